@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * Routes: create/destroy, their accessors, and their MSI.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+
+#include "irqroute-private.h"
+
+/* Points the route at its bits: bit index % 64 of 64-bit word index / 64. */
+void __irqroute_route_init(struct irqroute *ir, struct irqroute_route *r,
+			   uint32_t index)
+{
+	r->ir = ir;
+	r->index = index;
+	r->gsi = ir->gsi_base + index;
+	r->bit = 1ULL << (index % 64);
+	r->mask_word = &ir->mask[index / 64];
+	r->pending_word = &ir->pending[index / 64];
+}
+
+__irqroute_export int irqroute_route_create(struct irqroute *ir,
+					    struct irqroute_route **out)
+{
+	struct irqroute_route_create arg = { .size = sizeof(arg) };
+	struct irqroute_route *r;
+	int irqfd, ret;
+
+	if (!out)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+
+	/* Signalled by VFIO, waited on by the module; nobody reads it. */
+	ret = __irqroute_eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ret < 0)
+		goto err_free;
+	r->trigger = ret;
+
+	/* The route's private eventfd for KVM's irqfd. */
+	ret = __irqroute_eventfd(0, EFD_CLOEXEC);
+	if (ret < 0)
+		goto err_trigger;
+	irqfd = ret;
+
+	arg.trigger_fd = r->trigger;
+	arg.irqfd_fd = irqfd;
+	ret = __irqroute_ioctl(ir->fd, IRQROUTE_ROUTE_CREATE, &arg);
+	/* On success the module holds its own reference; ours is unused. */
+	__irqroute_close(irqfd);
+	if (ret < 0)
+		goto err_trigger;
+
+	/* The index addresses the shared page: never trust it blindly. */
+	if (arg.index >= ir->nr_routes || arg.gsi != ir->gsi_base + arg.index) {
+		__irqroute_route_op(ir->fd, IRQROUTE_ROUTE_DESTROY, arg.index,
+				    0, NULL);
+		ret = -EPROTO;
+		goto err_trigger;
+	}
+	__irqroute_route_init(ir, r, arg.index);
+
+	pthread_mutex_lock(&ir->lock);
+	irqroute_list_add(&r->node, &ir->routes);
+	pthread_mutex_unlock(&ir->lock);
+
+	*out = r;
+	return 0;
+
+err_trigger:
+	__irqroute_close(r->trigger);
+err_free:
+	free(r);
+	return ret;
+}
+
+/*
+ * When IRQROUTE_ROUTE_DESTROY returns, the module no longer waits on the
+ * trigger eventfd, so closing it cannot race with the gate.
+ */
+__irqroute_export void irqroute_route_destroy(struct irqroute_route *r)
+{
+	struct irqroute *ir;
+
+	if (!r)
+		return;
+	ir = r->ir;
+
+	pthread_mutex_lock(&ir->lock);
+	irqroute_list_del(&r->node);
+	pthread_mutex_unlock(&ir->lock);
+
+	__irqroute_route_op(ir->fd, IRQROUTE_ROUTE_DESTROY, r->index, 0, NULL);
+	__irqroute_close(r->trigger);
+	free(r);
+}
+
+__irqroute_export int irqroute_route_event(const struct irqroute_route *r)
+{
+	return r->trigger;
+}
+
+__irqroute_export uint32_t irqroute_route_gsi(const struct irqroute_route *r)
+{
+	return r->gsi;
+}
+
+__irqroute_export uint32_t
+irqroute_route_index(const struct irqroute_route *r)
+{
+	return r->index;
+}
+
+/* Inside a batch, MSI changes are only staged until irqroute_batch_commit(). */
+static uint32_t irqroute_defer_flag(struct irqroute *ir)
+{
+	/* Relaxed: begin/commit are ordered with these calls by the caller. */
+	return __atomic_load_n(&ir->batch, __ATOMIC_RELAXED) ?
+	       IRQROUTE_MSI_F_DEFER : 0;
+}
+
+static int irqroute_do_set_msi(struct irqroute_route *r, uint64_t address,
+			       uint32_t data, uint32_t devid, uint32_t flags)
+{
+	struct irqroute_msi arg = {
+		.size = sizeof(arg),
+		.flags = flags | irqroute_defer_flag(r->ir),
+		.index = r->index,
+		.data = data,
+		.address_lo = (uint32_t)address,
+		.address_hi = (uint32_t)(address >> 32),
+		.devid = devid,
+	};
+
+	return __irqroute_ioctl(r->ir->fd, IRQROUTE_SET_MSI, &arg);
+}
+
+__irqroute_export int irqroute_set_msi(struct irqroute_route *r,
+				       uint64_t address, uint32_t data)
+{
+	return irqroute_do_set_msi(r, address, data, 0, 0);
+}
+
+__irqroute_export int irqroute_set_msi_devid(struct irqroute_route *r,
+					     uint64_t address, uint32_t data,
+					     uint32_t devid)
+{
+	return irqroute_do_set_msi(r, address, data, devid,
+				   IRQROUTE_MSI_F_DEVID);
+}
+
+__irqroute_export int irqroute_clear_msi(struct irqroute_route *r)
+{
+	return __irqroute_route_op(r->ir->fd, IRQROUTE_CLEAR_MSI, r->index,
+				   irqroute_defer_flag(r->ir), NULL);
+}
