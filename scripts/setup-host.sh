@@ -1,0 +1,263 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Prepare a Debian 12 (bookworm) host to build and test irqroute.
+# Run as root. Idempotent: a second run only verifies the cache (seconds).
+#
+# What it sets up:
+#   - build and VM packages (apt, by name);
+#   - kernel headers for Debian's 6.1 kernel and for bookworm-backports 6.12
+#     (the backports source is derived from the host's own debian.sources);
+#   - the unsigned kernel images of both ABIs, unpacked (not installed) under
+#     $IRQROUTE_CACHE/kernels/<abi>/ with .ko.xz decompressed and depmod run;
+#   - the linux-source-6.1 tree at $IRQROUTE_CACHE/linux-6.1 ("make headers"
+#     done), for kselftest_harness.h and the KVM selftest library;
+#   - Module.symvers of the newest Debian sid linux-headers-7.* package, for
+#     the symbol-export check (sid is used through a private apt config so the
+#     host's apt is never switched to sid);
+#   - $IRQROUTE_CACHE/env.sh with KVER_61, KVER_612, LINUX_SRC, SYMVERS_7.
+#
+# Environment: IRQROUTE_CACHE (default /var/tmp/irqroute-cache),
+#              IRQROUTE_REFRESH=1 to re-resolve ABIs and re-download.
+
+set -euo pipefail
+
+CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
+DL=$CACHE/dl
+ENV_SH=$CACHE/env.sh
+BPO_SOURCES=/etc/apt/sources.list.d/irqroute-backports.sources
+HOST_SOURCES=/etc/apt/sources.list.d/debian.sources
+SID_DIR=$CACHE/sid-apt
+
+PACKAGES=(build-essential kmod qemu-system-x86 busybox-static cpio xz-utils
+	  sparse gnuplot-nox flex bison bc libelf-dev libssl-dev rsync perl)
+
+log() { echo "setup-host: $*" >&2; }
+die() { echo "setup-host: ERROR: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+mkdir -p "$DL" "$CACHE/kernels"
+
+export DEBIAN_FRONTEND=noninteractive
+APT_LOCK=(-o DPkg::Lock::Timeout=600)
+
+# ---------------------------------------------------------------------------
+# Fast path: everything recorded in env.sh is still present.
+# ---------------------------------------------------------------------------
+packages_installed() {
+	local p st
+	for p in "$@"; do
+		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) ||
+			return 1
+		[ "$st" = installed ] || return 1
+	done
+}
+
+kernel_ready() {	# $1 = abi
+	[ -f "$CACHE/kernels/$1/.unpacked" ] &&
+		[ -d "/lib/modules/$1/build" ] &&
+		packages_installed "linux-headers-$1"
+}
+
+cache_complete() {
+	[ -f "$ENV_SH" ] || return 1
+	# shellcheck disable=SC1090
+	. "$ENV_SH"
+	[ -n "${KVER_61:-}" ] && [ -n "${KVER_612:-}" ] || return 1
+	packages_installed "${PACKAGES[@]}" &&
+		kernel_ready "$KVER_61" && kernel_ready "$KVER_612" &&
+		[ -f "$LINUX_SRC/.irqroute-headers-done" ] &&
+		[ -s "$SYMVERS_7" ] && [ -f "$BPO_SOURCES" ]
+}
+
+if [ "${IRQROUTE_REFRESH:-0}" != 1 ] && cache_complete; then
+	log "cache complete ($ENV_SH): KVER_61=$KVER_61 KVER_612=$KVER_612"
+	exit 0
+fi
+
+# ---------------------------------------------------------------------------
+# Debian mirror URIs, from the host's own apt configuration (never hard-coded).
+# ---------------------------------------------------------------------------
+debian_uris() {
+	local uris=""
+	if [ -f "$HOST_SOURCES" ]; then
+		# deb822: the stanza whose Suites: contains the word "bookworm".
+		uris=$(awk '
+			/^[[:space:]]*$/ { if (s && u) { print u; exit } s = 0; u = ""; next }
+			/^URIs:/   { sub(/^URIs:[[:space:]]*/, ""); u = $0 }
+			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") s = 1 }
+			END { if (s && u) print u }' "$HOST_SOURCES" | head -n1)
+	fi
+	if [ -z "$uris" ] && [ -f /etc/apt/sources.list ]; then
+		# one-line format fallback: "deb [opts] URI bookworm main ..."
+		uris=$(sed -nE 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+)[[:space:]]+bookworm[[:space:]].*/\2/p' \
+			/etc/apt/sources.list | head -n1)
+	fi
+	[ -n "$uris" ] || die "cannot find the bookworm URIs in $HOST_SOURCES or /etc/apt/sources.list"
+	echo "$uris"
+}
+
+URIS=$(debian_uris)
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+write_sources() {	# $1 = file, $2 = suite
+	local tmp
+	tmp=$(mktemp)
+	cat >"$tmp" <<-EOF
+	# Written by irqroute scripts/setup-host.sh (URIs copied from $HOST_SOURCES)
+	Types: deb
+	URIs: $URIS
+	Suites: $2
+	Components: main
+	Signed-By: $KEYRING
+	EOF
+	if ! cmp -s "$tmp" "$1"; then
+		install -m 0644 "$tmp" "$1"
+		log "wrote $1 (Suites: $2)"
+	fi
+	rm -f "$tmp"
+}
+
+write_sources "$BPO_SOURCES" bookworm-backports
+
+log "apt-get update"
+apt-get "${APT_LOCK[@]}" update -q >/dev/null
+
+# ---------------------------------------------------------------------------
+# Kernel ABIs
+# ---------------------------------------------------------------------------
+KVER_61=$(apt-cache depends linux-headers-amd64 |
+	  sed -nE 's/^[[:space:]]*Depends: linux-headers-(6\.1\.[^[:space:]]*-amd64)$/\1/p' |
+	  head -n1)
+[ -n "$KVER_61" ] || die "no 6.1 ABI from 'apt-cache depends linux-headers-amd64'"
+
+KVER_612=$(apt-cache pkgnames linux-headers-6.12. |
+	   sed -nE 's/^linux-headers-(6\.12\.[0-9]+\+deb12-amd64)$/\1/p' |
+	   sort -V | tail -n1)
+[ -n "$KVER_612" ] || die "no linux-headers-6.12.*+deb12-amd64 in bookworm-backports"
+log "KVER_61=$KVER_61 KVER_612=$KVER_612"
+
+# ---------------------------------------------------------------------------
+# Packages
+# ---------------------------------------------------------------------------
+want=("${PACKAGES[@]}" "linux-headers-$KVER_61" "linux-headers-$KVER_612")
+if ! packages_installed "${want[@]}"; then
+	log "apt-get install ${want[*]}"
+	apt-get "${APT_LOCK[@]}" install -y -q --no-install-recommends \
+		"${want[@]}" >/dev/null
+fi
+
+# ---------------------------------------------------------------------------
+# Kernel images: downloaded, unpacked into the cache, never installed.
+# ---------------------------------------------------------------------------
+download() {	# $1 = package; prints the .deb path
+	local deb
+	deb=$(ls "$DL/$1"_*.deb 2>/dev/null | sort -V | tail -n1 || true)
+	if [ -z "$deb" ]; then
+		log "apt-get download $1"
+		(cd "$DL" && apt-get -o APT::Sandbox::User=root download -q "$1" >/dev/null)
+		deb=$(ls "$DL/$1"_*.deb | sort -V | tail -n1)
+	fi
+	echo "$deb"
+}
+
+unpack_kernel() {	# $1 = abi
+	local abi=$1 dir=$CACHE/kernels/$1 deb
+	[ -f "$dir/.unpacked" ] && return 0
+	deb=$(download "linux-image-$abi-unsigned")
+	log "unpacking $(basename "$deb")"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	dpkg -x "$deb" "$dir"
+	find "$dir/lib/modules/$abi" -name '*.ko.xz' -print0 |
+		xargs -0 -r -n 64 xz -d -f
+	depmod -b "$dir" "$abi"
+	ls "$dir/boot/vmlinuz-$abi" >/dev/null
+	touch "$dir/.unpacked"
+}
+
+unpack_kernel "$KVER_61"
+unpack_kernel "$KVER_612"
+
+# ---------------------------------------------------------------------------
+# linux-source-6.1 tree (shared with the other helpers: serialised by flock)
+# ---------------------------------------------------------------------------
+LINUX_SRC=$CACHE/linux-6.1
+download linux-source-6.1 >/dev/null
+(
+	flock 9
+	if [ ! -d "$LINUX_SRC" ]; then
+		log "extracting linux-source-6.1 into $LINUX_SRC"
+		rm -rf "$CACHE/srcdeb" "$CACHE/linux-source-6.1"
+		dpkg -x "$(download linux-source-6.1)" "$CACHE/srcdeb"
+		tar -C "$CACHE" -xf "$CACHE"/srcdeb/usr/src/linux-source-6.1.tar.xz
+		mv "$CACHE/linux-source-6.1" "$LINUX_SRC"
+		rm -rf "$CACHE/srcdeb"
+	fi
+	if [ ! -f "$LINUX_SRC/.irqroute-headers-done" ]; then
+		log "make headers in $LINUX_SRC"
+		make -s -C "$LINUX_SRC" -j"$(nproc)" headers >/dev/null
+		touch "$LINUX_SRC/.irqroute-headers-done"
+	fi
+) 9>"$CACHE/.src.lock"
+
+# ---------------------------------------------------------------------------
+# Debian sid Module.symvers for 7.x, through a private apt configuration.
+# ---------------------------------------------------------------------------
+SYMVERS_7=$CACHE/symvers-7/Module.symvers
+if [ ! -s "$SYMVERS_7" ] || [ "${IRQROUTE_REFRESH:-0}" = 1 ]; then
+	mkdir -p "$SID_DIR/lists/partial" "$SID_DIR/cache/archives/partial" \
+		 "$CACHE/symvers-7"
+	write_sources "$SID_DIR/sid.sources" sid
+	SID_APT=(-o Dir::Etc::sourcelist="$SID_DIR/sid.sources"
+		 -o Dir::Etc::sourceparts=-
+		 -o Dir::State::Lists="$SID_DIR/lists"
+		 -o Dir::Cache="$SID_DIR/cache"
+		 -o APT::Get::List-Cleanup=0)
+	log "apt-get update (sid, private lists in $SID_DIR)"
+	apt-get "${SID_APT[@]}" update -q >/dev/null
+	# Newest 7.x ABI: linux-headers-7.<x>.<y>[+...]-amd64 (not -rt/-cloud).
+	abi7=$(apt-cache "${SID_APT[@]}" pkgnames linux-headers-7. |
+	       sed -nE 's/^linux-headers-(7\.[^[:space:]]*)-amd64$/\1/p' |
+	       grep -vE -- '-(rt|cloud)$' | sort -V | tail -n1)
+	[ -n "$abi7" ] || die "no linux-headers-7.*-amd64 in sid"
+	tmp=$(mktemp -d)
+	found=""
+	# Module.symvers has been shipped by the flavour package; look in the
+	# -common package too in case the packaging moves it.
+	for pkg in "linux-headers-$abi7-amd64" "linux-headers-$abi7-common"; do
+		(cd "$tmp" && apt-get "${SID_APT[@]}" -o APT::Sandbox::User=root \
+			download -q "$pkg" \
+			>/dev/null) || continue
+		deb=$(ls "$tmp/${pkg}"_*.deb)
+		member=$(dpkg-deb -c "$deb" | awk '{print $NF}' |
+			 grep '/Module\.symvers$' | head -n1 || true)
+		if [ -n "$member" ]; then
+			dpkg-deb --fsys-tarfile "$deb" |
+				tar -xO "$member" >"$SYMVERS_7.tmp"
+			mv "$SYMVERS_7.tmp" "$SYMVERS_7"
+			echo "$(basename "$deb") $member" \
+				>"$CACHE/symvers-7/SOURCE"
+			found=$pkg
+			break
+		fi
+	done
+	rm -rf "$tmp"
+	[ -n "$found" ] || die "no Module.symvers in linux-headers-$abi7-{amd64,common}"
+	log "sid Module.symvers from $(cat "$CACHE/symvers-7/SOURCE")"
+fi
+
+# ---------------------------------------------------------------------------
+# env.sh: both shell- and make-includable (no quotes, no spaces in values).
+# ---------------------------------------------------------------------------
+cat >"$ENV_SH.tmp" <<EOF
+# Generated by scripts/setup-host.sh
+export KVER_61=$KVER_61
+export KVER_612=$KVER_612
+export LINUX_SRC=$LINUX_SRC
+export SYMVERS_7=$SYMVERS_7
+export IRQROUTE_KERNELS=$CACHE/kernels
+EOF
+mv "$ENV_SH.tmp" "$ENV_SH"
+log "done: $ENV_SH"
+cat "$ENV_SH" >&2
