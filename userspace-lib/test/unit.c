@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * Host unit test of libirqroute, without the kernel module.
+ *
+ * Links the static library and builds an attachment by hand over an
+ * anonymous page laid out like the module's shared page, then checks:
+ * the bitmap layout (bit i of 64-bit word i/64 at the header's offsets),
+ * the mask/unmask/consume_pending semantics on the page, that those
+ * calls make no system call (SECCOMP_MODE_STRICT in a child), what each
+ * call passes to the kernel (ioctl() is interposed below), eventfd and
+ * descriptor ownership in route create/destroy/detach, batching, and the
+ * shared page header validation. Behaviour against the real module is
+ * tested by selftests/ in a VM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "irqroute-private.h"
+
+static int passed, failed;
+
+#define CHECK(cond)							\
+	do {								\
+		if (!(cond)) {						\
+			printf("#   %s:%d: check failed: %s\n",	\
+			       __FILE__, __LINE__, #cond);		\
+			return false;					\
+		}							\
+	} while (0)
+
+/* ---- a fake kernel: ioctl() of this program replaces libc's ---- */
+
+#define FAKE_FD		1000	/* never a real descriptor in this test */
+
+static struct {
+	bool passthrough;	/* make the real system call */
+	int calls;
+	unsigned long cmd;
+	union {
+		struct irqroute_attach attach;
+		struct irqroute_base_routes base;
+		struct irqroute_commit commit;
+		struct irqroute_route_create create;
+		struct irqroute_msi msi;
+		struct irqroute_route_op op;
+		struct irqroute_stats stats;
+	} arg;
+	int ret;		/* -errno to fail with, or 0 */
+	uint32_t index;		/* ROUTE_CREATE: index to hand out */
+	uint32_t result;	/* CONSUME_PENDING: result to hand out */
+	int trigger_flags, irqfd_flags;	/* F_GETFL at ROUTE_CREATE */
+	int trigger_fdflags, irqfd_fdflags;	/* F_GETFD at ROUTE_CREATE */
+} fake;
+
+int ioctl(int fd, unsigned long cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+
+	if (fake.passthrough)
+		return syscall(SYS_ioctl, fd, cmd, arg);
+
+	fake.calls++;
+	fake.cmd = cmd;
+	if (fd != FAKE_FD) {
+		errno = EBADF;
+		return -1;
+	}
+	memcpy(&fake.arg, arg, _IOC_SIZE(cmd) < sizeof(fake.arg) ?
+	       _IOC_SIZE(cmd) : sizeof(fake.arg));
+	if (cmd == IRQROUTE_ROUTE_CREATE) {
+		struct irqroute_route_create *c = arg;
+
+		fake.trigger_flags = fcntl(c->trigger_fd, F_GETFL);
+		fake.irqfd_flags = fcntl(c->irqfd_fd, F_GETFL);
+		fake.trigger_fdflags = fcntl(c->trigger_fd, F_GETFD);
+		fake.irqfd_fdflags = fcntl(c->irqfd_fd, F_GETFD);
+		c->index = fake.index;
+		c->gsi = 100 + fake.index;
+	}
+	if (cmd == IRQROUTE_CONSUME_PENDING)
+		((struct irqroute_route_op *)arg)->result = fake.result;
+	if (fake.ret) {
+		errno = -fake.ret;
+		return -1;
+	}
+	return 0;
+}
+
+static void fake_reset(void)
+{
+	memset(&fake, 0, sizeof(fake));
+}
+
+static bool fd_is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* ---- an attachment over an anonymous page ---- */
+
+#define GSI_BASE	100
+#define NR_ROUTES	1024
+
+static void *shm_new(uint32_t gsi_base, uint32_t nr_routes)
+{
+	struct irqroute_shm_header *h;
+
+	h = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (h == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	h->magic = IRQROUTE_SHM_MAGIC;
+	h->version = IRQROUTE_SHM_VERSION;
+	h->nr_routes = nr_routes;
+	h->gsi_base = gsi_base;
+	h->mask_offset = IRQROUTE_SHM_MASK_OFFSET;
+	h->pending_offset = IRQROUTE_SHM_PENDING_OFFSET;
+	return h;
+}
+
+static struct irqroute *fake_attach(void)
+{
+	struct irqroute *ir = calloc(1, sizeof(*ir));
+
+	if (!ir)
+		exit(1);
+	ir->fd = dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), FAKE_FD);
+	ir->gsi_base = GSI_BASE;
+	ir->nr_routes = NR_ROUTES;
+	ir->shm = shm_new(GSI_BASE, NR_ROUTES);
+	ir->shm_size = 4096;
+	ir->mask = (uint64_t *)((char *)ir->shm + IRQROUTE_SHM_MASK_OFFSET);
+	ir->pending = (uint64_t *)((char *)ir->shm +
+				   IRQROUTE_SHM_PENDING_OFFSET);
+	pthread_mutex_init(&ir->lock, NULL);
+	irqroute_list_init(&ir->routes);
+	return ir;
+}
+
+static uint64_t *mask_words(struct irqroute *ir)
+{
+	return (uint64_t *)((char *)ir->shm + IRQROUTE_SHM_MASK_OFFSET);
+}
+
+static uint64_t *pending_words(struct irqroute *ir)
+{
+	return (uint64_t *)((char *)ir->shm + IRQROUTE_SHM_PENDING_OFFSET);
+}
+
+/* Every word of both bitmaps is zero except @word, which is @val. */
+static bool bitmap_only(uint64_t *words, unsigned int word, uint64_t val)
+{
+	for (unsigned int i = 0; i < IRQROUTE_MAX_ROUTES / 64; i++)
+		if (words[i] != (i == word ? val : 0))
+			return false;
+	return true;
+}
+
+/* ---- tests ---- */
+
+static bool test_version(void)
+{
+	CHECK(!strcmp(irqroute_version(), LIBIRQROUTE_VERSION));
+	return true;
+}
+
+static bool test_shm_validate(void)
+{
+	struct irqroute_shm_header *h = shm_new(GSI_BASE, NR_ROUTES);
+
+	CHECK(__irqroute_shm_validate(h, 4096, GSI_BASE, NR_ROUTES) == 0);
+	CHECK(__irqroute_shm_validate(h, 4096, GSI_BASE + 1, NR_ROUTES) ==
+	      -EPROTO);
+	CHECK(__irqroute_shm_validate(h, 4096, GSI_BASE, NR_ROUTES - 1) ==
+	      -EPROTO);
+	CHECK(__irqroute_shm_validate(h, IRQROUTE_SHM_PENDING_OFFSET +
+				      NR_ROUTES / 8 - 1, GSI_BASE,
+				      NR_ROUTES) == -EPROTO);
+	h->magic++;
+	CHECK(__irqroute_shm_validate(h, 4096, GSI_BASE, NR_ROUTES) ==
+	      -EPROTO);
+	h->magic--;
+	h->version++;
+	CHECK(__irqroute_shm_validate(h, 4096, GSI_BASE, NR_ROUTES) ==
+	      -EPROTO);
+	h->version--;
+	h->mask_offset += 8;
+	CHECK(__irqroute_shm_validate(h, 4096, GSI_BASE, NR_ROUTES) ==
+	      -EPROTO);
+	h->mask_offset -= 8;
+	h->pending_offset += 8;
+	CHECK(__irqroute_shm_validate(h, 4096, GSI_BASE, NR_ROUTES) ==
+	      -EPROTO);
+	munmap(h, 4096);
+	return true;
+}
+
+static bool test_attach_bad_opts(void)
+{
+	struct irqroute_opts opts = { .gsi_base = 0, .nr_routes = 1 };
+	struct irqroute *ir = NULL;
+
+	for (unsigned int bit = 1; bit < 32; bit++) {
+		opts.flags = 1U << bit;
+		CHECK(irqroute_attach(-1, &opts, &ir) == -EINVAL);
+		CHECK(!ir);
+	}
+	CHECK(irqroute_attach(-1, NULL, NULL) == -EINVAL);
+	return true;
+}
+
+static void strict_attach_bad_flags(void *arg)
+{
+	struct irqroute_opts opts = { .nr_routes = 1, .flags = 1U << 31 };
+	struct irqroute *ir = NULL;
+
+	(void)arg;
+	if (irqroute_attach(-1, &opts, &ir) != -EINVAL || ir)
+		syscall(SYS_exit, 3);
+}
+
+/* Route @index owns bit index % 64 of word index / 64 of both bitmaps. */
+static bool test_bitmap_layout(void)
+{
+	static const uint32_t idx[] = { 0, 1, 63, 64, 65, 127, 128, 1023 };
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route r;
+
+	for (unsigned int i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
+		uint64_t bit = 1ULL << (idx[i] % 64);
+		unsigned int w = idx[i] / 64;
+
+		__irqroute_route_init(ir, &r, idx[i]);
+		CHECK(irqroute_route_index(&r) == idx[i]);
+		CHECK(irqroute_route_gsi(&r) == GSI_BASE + idx[i]);
+
+		CHECK(irqroute_mask(&r) == 0);
+		CHECK(bitmap_only(mask_words(ir), w, bit));
+		CHECK(bitmap_only(pending_words(ir), 0, 0));
+
+		pending_words(ir)[w] = bit;
+		CHECK(irqroute_pending(&r));
+		CHECK(irqroute_consume_pending(&r));
+		CHECK(!irqroute_consume_pending(&r));
+		CHECK(bitmap_only(pending_words(ir), 0, 0));
+
+		CHECK(irqroute_unmask(&r) == 0);
+		CHECK(bitmap_only(mask_words(ir), 0, 0));
+	}
+	free(ir);
+	return true;
+}
+
+/* The operations touch only the route's own bit of the shared words. */
+static bool test_neighbour_bits(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route r;
+
+	__irqroute_route_init(ir, &r, 70);	/* word 1, bit 6 */
+	mask_words(ir)[1] = ~(1ULL << 6);
+	pending_words(ir)[1] = ~(1ULL << 6);
+	CHECK(!irqroute_pending(&r));
+	CHECK(!irqroute_consume_pending(&r));
+	CHECK(irqroute_unmask(&r) == 0);	/* nothing pending: no ioctl */
+	CHECK(irqroute_mask(&r) == 0);
+	CHECK(mask_words(ir)[1] == ~0ULL);
+	CHECK(pending_words(ir)[1] == ~(1ULL << 6));
+	CHECK(irqroute_unmask(&r) == 0);
+	CHECK(mask_words(ir)[1] == ~(1ULL << 6));
+	free(ir);
+	return true;
+}
+
+/* An unmask that finds its pending bit set asks the kernel to deliver. */
+static bool test_unmask_pending_ioctl(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route r;
+
+	__irqroute_route_init(ir, &r, 77);
+	fake_reset();
+	CHECK(irqroute_mask(&r) == 0);
+	CHECK(irqroute_unmask(&r) == 0);
+	CHECK(fake.calls == 0);
+
+	irqroute_mask(&r);
+	pending_words(ir)[1] |= 1ULL << 13;
+	CHECK(irqroute_unmask(&r) == 0);
+	CHECK(fake.calls == 1);
+	CHECK(fake.cmd == IRQROUTE_UNMASK);
+	CHECK(fake.arg.op.size == sizeof(struct irqroute_route_op));
+	CHECK(fake.arg.op.index == 77 && fake.arg.op.flags == 0);
+	CHECK(mask_words(ir)[1] == 0);
+	/* Only the kernel clears it when it delivers: never lost here. */
+	CHECK(irqroute_pending(&r));
+
+	fake.ret = -EPERM;
+	CHECK(irqroute_unmask(&r) == -EPERM);
+	free(ir);
+	return true;
+}
+
+/*
+ * Runs @fn in a child in SECCOMP_MODE_STRICT (only read, write, exit and
+ * sigreturn allowed): any other system call kills it with SIGKILL.
+ * Returns the child's exit code, or 128 + signal.
+ */
+static int run_strict(void (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT))
+			_exit(2);
+		fn(arg);
+		syscall(SYS_exit, 0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) :
+	       128 + WTERMSIG(status);
+}
+
+static void strict_fast_paths(void *arg)
+{
+	struct irqroute_route *r = arg;
+	bool ok = true;
+
+	ok &= irqroute_mask(r) == 0;
+	ok &= !irqroute_consume_pending(r);
+	*r->pending_word |= r->bit;
+	ok &= irqroute_pending(r);
+	ok &= irqroute_consume_pending(r);
+	ok &= !irqroute_pending(r);
+	ok &= irqroute_unmask(r) == 0;
+	ok &= irqroute_mask(r) == 0;
+	ok &= irqroute_unmask(r) == 0;
+	if (!ok)
+		syscall(SYS_exit, 3);
+}
+
+static void strict_unmask_pending(void *arg)
+{
+	struct irqroute_route *r = arg;
+
+	irqroute_mask(r);
+	*r->pending_word |= r->bit;
+	irqroute_unmask(r);
+}
+
+static bool test_no_syscall(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route r;
+
+	__irqroute_route_init(ir, &r, 200);
+	fake_reset();
+	fake.passthrough = true;
+	CHECK(run_strict(strict_fast_paths, &r) == 0);
+	/* Unknown flags are refused before /dev/irqroute is opened. */
+	CHECK(run_strict(strict_attach_bad_flags, NULL) == 0);
+	/* The control: the same child dies when a real ioctl is made. */
+	CHECK(run_strict(strict_unmask_pending, &r) == 128 + SIGKILL);
+	fake_reset();
+	free(ir);
+	return true;
+}
+
+static bool test_set_msi(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route r;
+
+	__irqroute_route_init(ir, &r, 5);
+	fake_reset();
+	CHECK(irqroute_set_msi(&r, 0x12345678fee01000ULL, 0x4041) == 0);
+	CHECK(fake.cmd == IRQROUTE_SET_MSI);
+	CHECK(fake.arg.msi.size == sizeof(struct irqroute_msi));
+	CHECK(fake.arg.msi.flags == 0);
+	CHECK(fake.arg.msi.index == 5);
+	CHECK(fake.arg.msi.address_lo == 0xfee01000);
+	CHECK(fake.arg.msi.address_hi == 0x12345678);
+	CHECK(fake.arg.msi.data == 0x4041);
+	CHECK(fake.arg.msi.devid == 0 && fake.arg.msi.__reserved == 0);
+
+	CHECK(irqroute_set_msi_devid(&r, 0x8090000, 7, 0xabcd) == 0);
+	CHECK(fake.arg.msi.flags == IRQROUTE_MSI_F_DEVID);
+	CHECK(fake.arg.msi.devid == 0xabcd);
+	CHECK(fake.arg.msi.address_lo == 0x8090000);
+	CHECK(fake.arg.msi.address_hi == 0);
+
+	CHECK(irqroute_clear_msi(&r) == 0);
+	CHECK(fake.cmd == IRQROUTE_CLEAR_MSI);
+	CHECK(fake.arg.op.index == 5 && fake.arg.op.flags == 0);
+
+	fake.ret = -ENOENT;
+	CHECK(irqroute_set_msi(&r, 0xfee00000, 0) == -ENOENT);
+	CHECK(irqroute_clear_msi(&r) == -ENOENT);
+	free(ir);
+	return true;
+}
+
+static bool test_batch(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route r;
+
+	__irqroute_route_init(ir, &r, 9);
+	fake_reset();
+	CHECK(irqroute_batch_commit(ir) == -EINVAL);
+	CHECK(fake.calls == 0);
+	CHECK(irqroute_batch_begin(ir) == 0);
+	CHECK(irqroute_batch_begin(ir) == -EBUSY);
+	CHECK(fake.calls == 0);
+
+	CHECK(irqroute_set_msi(&r, 0xfee00000, 0x30) == 0);
+	CHECK(fake.arg.msi.flags == IRQROUTE_MSI_F_DEFER);
+	CHECK(irqroute_set_msi_devid(&r, 0xfee00000, 0x30, 1) == 0);
+	CHECK(fake.arg.msi.flags ==
+	      (IRQROUTE_MSI_F_DEFER | IRQROUTE_MSI_F_DEVID));
+	CHECK(irqroute_clear_msi(&r) == 0);
+	CHECK(fake.arg.op.flags == IRQROUTE_MSI_F_DEFER);
+
+	CHECK(irqroute_batch_commit(ir) == 0);
+	CHECK(fake.cmd == IRQROUTE_COMMIT);
+	CHECK(fake.arg.commit.size == sizeof(struct irqroute_commit));
+	CHECK(fake.arg.commit.flags == 0);
+	CHECK(irqroute_batch_commit(ir) == -EINVAL);
+
+	CHECK(irqroute_set_msi(&r, 0xfee00000, 0x30) == 0);
+	CHECK(fake.arg.msi.flags == 0);
+
+	/* A failed commit still ends the batch. */
+	CHECK(irqroute_batch_begin(ir) == 0);
+	fake.ret = -EINVAL;
+	CHECK(irqroute_batch_commit(ir) == -EINVAL);
+	fake.ret = 0;
+	CHECK(irqroute_batch_begin(ir) == 0);
+	CHECK(irqroute_batch_commit(ir) == 0);
+	free(ir);
+	return true;
+}
+
+static bool test_ioctl_forms(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route r;
+	bool pending = false;
+
+	__irqroute_route_init(ir, &r, 3);
+	fake_reset();
+	CHECK(irqroute_mask_ioctl(&r) == 0);
+	CHECK(fake.cmd == IRQROUTE_MASK && fake.arg.op.index == 3);
+	CHECK(irqroute_unmask_ioctl(&r) == 0);
+	CHECK(fake.cmd == IRQROUTE_UNMASK && fake.arg.op.index == 3);
+	fake.result = 1;
+	CHECK(irqroute_consume_pending_ioctl(&r, &pending) == 0);
+	CHECK(fake.cmd == IRQROUTE_CONSUME_PENDING && pending);
+	fake.result = 0;
+	CHECK(irqroute_consume_pending_ioctl(&r, &pending) == 0);
+	CHECK(!pending);
+	CHECK(irqroute_consume_pending_ioctl(&r, NULL) == 0);
+	fake.ret = -EPERM;
+	pending = true;
+	CHECK(irqroute_consume_pending_ioctl(&r, &pending) == -EPERM);
+	CHECK(pending);
+	CHECK(fake.calls == 6);
+	free(ir);
+	return true;
+}
+
+static bool test_base_routes_and_stats(void)
+{
+	struct kvm_irq_routing_entry e[2] = {
+		{ .gsi = 3, .type = KVM_IRQ_ROUTING_IRQCHIP },
+		{ .gsi = 4, .type = KVM_IRQ_ROUTING_IRQCHIP },
+	};
+	struct irqroute *ir = fake_attach();
+	struct irqroute_stats st;
+
+	fake_reset();
+	CHECK(irqroute_set_base_routes(ir, e, 2) == 0);
+	CHECK(fake.cmd == IRQROUTE_SET_BASE_ROUTES);
+	CHECK(fake.arg.base.size == sizeof(struct irqroute_base_routes));
+	CHECK(fake.arg.base.flags == 0 && fake.arg.base.__reserved == 0);
+	CHECK(fake.arg.base.nr == 2);
+	CHECK(fake.arg.base.entries == (uint64_t)(uintptr_t)e);
+	CHECK(irqroute_set_base_routes(ir, NULL, 0) == 0);
+	CHECK(fake.arg.base.nr == 0 && fake.arg.base.entries == 0);
+
+	memset(&st, 0xff, sizeof(st));
+	CHECK(irqroute_get_stats(ir, &st) == 0);
+	CHECK(fake.cmd == IRQROUTE_GET_STATS);
+	CHECK(fake.arg.stats.size == sizeof(st));
+	CHECK(fake.arg.stats.flags == 0 && fake.arg.stats.signals == 0);
+	CHECK(irqroute_get_stats(ir, NULL) == -EFAULT);
+	CHECK(irqroute_fd(ir) == FAKE_FD);
+	free(ir);
+	return true;
+}
+
+static bool test_route_lifecycle(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route *r = NULL, *r2 = NULL;
+	struct irqroute_route_create c;
+	int trigger, trigger2;
+
+	fake_reset();
+	fake.index = 42;
+	CHECK(irqroute_route_create(ir, &r) == 0);
+	c = fake.arg.create;
+	CHECK(fake.cmd == IRQROUTE_ROUTE_CREATE);
+	CHECK(c.size == sizeof(c) && c.flags == 0);
+	CHECK(c.__reserved[0] == 0 && c.__reserved[1] == 0);
+	CHECK(c.trigger_fd >= 0 && c.irqfd_fd >= 0);
+	CHECK(c.trigger_fd != c.irqfd_fd);
+	/* trigger: EFD_CLOEXEC | EFD_NONBLOCK; irqfd: EFD_CLOEXEC only */
+	CHECK(fake.trigger_flags & O_NONBLOCK);
+	CHECK(!(fake.irqfd_flags & O_NONBLOCK));
+	CHECK(fake.trigger_fdflags & FD_CLOEXEC);
+	CHECK(fake.irqfd_fdflags & FD_CLOEXEC);
+	CHECK(!fd_is_open(c.irqfd_fd));
+	CHECK(irqroute_route_event(r) == c.trigger_fd);
+	CHECK(fd_is_open(c.trigger_fd));
+	CHECK(irqroute_route_index(r) == 42);
+	CHECK(irqroute_route_gsi(r) == GSI_BASE + 42);
+	irqroute_mask(r);
+	CHECK(bitmap_only(mask_words(ir), 0, 1ULL << 42));
+	irqroute_unmask(r);
+	trigger = c.trigger_fd;
+
+	fake.calls = 0;
+	irqroute_route_destroy(r);
+	CHECK(fake.calls == 1 && fake.cmd == IRQROUTE_ROUTE_DESTROY);
+	CHECK(fake.arg.op.index == 42 && fake.arg.op.flags == 0);
+	CHECK(!fd_is_open(trigger));
+	CHECK(ir->routes.next == &ir->routes);
+
+	/* A failed create closes both eventfds and leaves *out alone. */
+	fake.ret = -ENOSPC;
+	r = NULL;
+	CHECK(irqroute_route_create(ir, &r) == -ENOSPC);
+	CHECK(!r);
+	CHECK(!fd_is_open(fake.arg.create.trigger_fd));
+	CHECK(!fd_is_open(fake.arg.create.irqfd_fd));
+	fake.ret = 0;
+
+	/* An index outside the range is refused and the route destroyed. */
+	fake.index = NR_ROUTES;
+	CHECK(irqroute_route_create(ir, &r) == -EPROTO);
+	CHECK(!r);
+	CHECK(fake.cmd == IRQROUTE_ROUTE_DESTROY);
+	CHECK(!fd_is_open(fake.arg.create.trigger_fd));
+
+	/* detach closes the triggers of the routes still alive. */
+	fake.index = 0;
+	CHECK(irqroute_route_create(ir, &r) == 0);
+	fake.index = 1;
+	CHECK(irqroute_route_create(ir, &r2) == 0);
+	trigger = irqroute_route_event(r);
+	trigger2 = irqroute_route_event(r2);
+	CHECK(fd_is_open(trigger) && fd_is_open(trigger2));
+	fake.calls = 0;
+	irqroute_detach(ir);
+	CHECK(fake.calls == 0);	/* close() of the fd tears routes down */
+	CHECK(!fd_is_open(trigger) && !fd_is_open(trigger2));
+	CHECK(!fd_is_open(FAKE_FD));
+	return true;
+}
+
+static const struct {
+	const char *name;
+	bool (*fn)(void);
+} tests[] = {
+	{ "version", test_version },
+	{ "shm_validate", test_shm_validate },
+	{ "attach_bad_opts", test_attach_bad_opts },
+	{ "bitmap_layout", test_bitmap_layout },
+	{ "neighbour_bits", test_neighbour_bits },
+	{ "unmask_pending_ioctl", test_unmask_pending_ioctl },
+	{ "no_syscall", test_no_syscall },
+	{ "set_msi", test_set_msi },
+	{ "batch", test_batch },
+	{ "ioctl_forms", test_ioctl_forms },
+	{ "base_routes_and_stats", test_base_routes_and_stats },
+	{ "route_lifecycle", test_route_lifecycle },
+};
+
+int main(void)
+{
+	unsigned int n = sizeof(tests) / sizeof(tests[0]);
+
+	printf("TAP version 13\n1..%u\n", n);
+	for (unsigned int i = 0; i < n; i++) {
+		bool ok = tests[i].fn();
+
+		printf("%sok %u %s\n", ok ? "" : "not ", i + 1, tests[i].name);
+		if (ok)
+			passed++;
+		else
+			failed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
