@@ -3,11 +3,21 @@
  * libirqroute: the route interface VMMs program against, backed by the
  * irqroute kernel module (/dev/irqroute).
  *
- * Every function returning int returns 0 or a negative errno. A route
- * handle is used by one route at a time; the calls are thread-safe in the
- * sense of the kernel interface (each is one atomic or one ioctl), and
- * mask/unmask/consume_pending of one route may run concurrently with a
- * signal on its trigger eventfd.
+ * Every function returning int returns 0 or a negative errno; the library
+ * does not report errors through errno. Each function has a man page.
+ *
+ * Threads: irqroute_route_create() and irqroute_route_destroy() may run
+ * concurrently on one attachment. The calls on a route may come from any
+ * thread; irqroute_mask(), irqroute_unmask() and
+ * irqroute_consume_pending() may run concurrently with each other and with
+ * a signal on the route's trigger eventfd (they are atomic operations on a
+ * shared page). A handle must not be used during or after its own
+ * irqroute_route_destroy(), nor any handle of an attachment during or
+ * after irqroute_detach().
+ *
+ * Processes: an attachment belongs to the process that made it, the one
+ * that owns the KVM VM. Its shared page is not inherited across fork(), so
+ * a child must not use any handle; it may only close its descriptors.
  */
 #ifndef IRQROUTE_H
 #define IRQROUTE_H
@@ -36,21 +46,44 @@ struct irqroute_opts {
 #define IRQROUTE_DEFAULT_GSI_BASE	1024
 #define IRQROUTE_DEFAULT_NR_ROUTES	1024
 
+/*
+ * Opens /dev/irqroute, attaches it to the KVM VM @vm_fd (after
+ * KVM_CREATE_IRQCHIP) and maps its shared page. From then on the module
+ * owns the VM's GSI routing table: do not call KVM_SET_GSI_ROUTING, use
+ * irqroute_set_base_routes(). One attachment per VM (-EBUSY).
+ */
 int  irqroute_attach(int vm_fd, const struct irqroute_opts *opts,
 		     struct irqroute **out);
+/* Tears down every remaining route and the attachment, frees @ir. */
 void irqroute_detach(struct irqroute *ir);
+/*
+ * Replaces the VMM's own routes (IOAPIC/PIC pins, emulated devices' MSIs;
+ * none in the route range) and commits the table. @n == 0 removes them.
+ */
 int  irqroute_set_base_routes(struct irqroute *ir,
 			      const struct kvm_irq_routing_entry *e,
 			      unsigned int n);
+/* A new route: unmasked, not pending, no MSI; its trigger eventfd is new. */
 int  irqroute_route_create(struct irqroute *ir, struct irqroute_route **out);
+/* Unregisters the route, frees its GSI, closes its eventfd, frees @r. */
 void irqroute_route_destroy(struct irqroute_route *r);
+/* The trigger eventfd to hand to VFIO; owned by the route, do not close. */
 int  irqroute_route_event(const struct irqroute_route *r);
+/* The route's GSI. */
 uint32_t irqroute_route_gsi(const struct irqroute_route *r);
+/* Routes the GSI to this x86 MSI; a pending edge is delivered if unmasked. */
 int  irqroute_set_msi(struct irqroute_route *r, uint64_t address,
 		      uint32_t data);
+/* Removes the MSI: signals set the pending bit until the next set_msi. */
 int  irqroute_clear_msi(struct irqroute_route *r);
+/* Masks the route: signals set its pending bit. No system call. */
 int  irqroute_mask(struct irqroute_route *r);
+/*
+ * Unmasks the route. No system call unless its pending bit is set, in
+ * which case the kernel delivers that edge (if the route has an MSI).
+ */
 int  irqroute_unmask(struct irqroute_route *r);
+/* Reads and clears the pending bit atomically. No system call. */
 bool irqroute_consume_pending(struct irqroute_route *r);
 
 /* ---- Extensions beyond the route interface ---- */
@@ -68,7 +101,7 @@ int  irqroute_set_msi_devid(struct irqroute_route *r, uint64_t address,
  * Batching: between irqroute_batch_begin() and irqroute_batch_commit(),
  * irqroute_set_msi() and irqroute_clear_msi() only stage their change; the
  * commit pushes them to KVM in one routing table update. Begin/commit are
- * per attachment and do not nest.
+ * per attachment and do not nest (-EBUSY; commit without begin: -EINVAL).
  */
 int  irqroute_batch_begin(struct irqroute *ir);
 int  irqroute_batch_commit(struct irqroute *ir);
@@ -81,7 +114,8 @@ int  irqroute_consume_pending_ioctl(struct irqroute_route *r, bool *pending);
 /* Non-destructive read of the pending bit (like a guest's PBA read). */
 bool irqroute_pending(const struct irqroute_route *r);
 
-struct irqroute_stats;	/* <linux/irqroute.h> */
+/* Counters of the attachment; include <linux/irqroute.h> for the struct. */
+struct irqroute_stats;
 int  irqroute_get_stats(struct irqroute *ir, struct irqroute_stats *st);
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
