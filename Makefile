@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Top-level build of irqroute. Kernel ABIs and paths come from the cache that
+# scripts/setup-host.sh fills ($(IRQROUTE_CACHE)/env.sh).
+#
+#   make module [KVER=<abi>]   irqroute.ko -> build/<abi>/irqroute.ko
+#                              (both kernels when KVER is not given)
+#   make lib                   build/lib/libirqroute.{a,so.1}
+#   make selftests             build/selftests/<tests> + TESTS
+#   make examples              build/examples/irqroute-demo
+#   make bench                 build/bench/ (when bench/Makefile exists)
+#   make all                   all of the above, both kernels
+#   make check                 full test matrix in VMs (6.1 and 6.12)
+#   make demo                  the main job: demo VMM in a 6.1 VM
+#   make lint                  W=1, sparse, checkpatch, symbol exports
+#   make setup                 scripts/setup-host.sh (root)
+
+IRQROUTE_CACHE ?= /var/tmp/irqroute-cache
+export IRQROUTE_CACHE
+-include $(IRQROUTE_CACHE)/env.sh
+
+BUILD := $(CURDIR)/build
+KVERS := $(KVER_61) $(KVER_612)
+JOBS ?= $(shell nproc)
+
+# Files the kernel module is built from; copied per kernel so that two
+# kernels' objects never share a directory.
+MODULE_SRCS := Kbuild module uapi
+
+.PHONY: all module modules lib selftests examples bench check demo lint \
+	setup clean help
+
+all: modules lib selftests examples bench
+
+help:
+	@sed -n '3,16p' $(firstword $(MAKEFILE_LIST))
+
+define need_env
+	@test -n "$(KVER_61)" -a -n "$(KVER_612)" -a -n "$(LINUX_SRC)" || \
+		{ echo "no $(IRQROUTE_CACHE)/env.sh: run 'sudo scripts/setup-host.sh' first" >&2; exit 1; }
+endef
+
+ifneq ($(KVER),)
+module: module-$(KVER)
+else
+module: modules
+endif
+
+modules: $(addprefix module-,$(KVERS))
+	$(need_env)
+
+module-%:
+	$(need_env)
+	@test -d /lib/modules/$*/build || \
+		{ echo "no kbuild tree /lib/modules/$*/build" >&2; exit 1; }
+	@mkdir -p $(BUILD)/$*/src
+	@# --delete drops removed sources; build products are excluded (kept)
+	@rsync -a --delete --exclude='*.o' --exclude='.*.cmd' \
+		--exclude='*.mod' --exclude='*.mod.c' --exclude='*.ko' \
+		$(MODULE_SRCS) $(BUILD)/$*/src/
+	$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$*/src -j$(JOBS) modules
+	@cp $(BUILD)/$*/src/irqroute.ko $(BUILD)/$*/irqroute.ko
+	@echo "  MODULE  build/$*/irqroute.ko"
+
+lib:
+	$(MAKE) -C userspace-lib O=$(BUILD)/lib
+
+selftests: lib
+	$(need_env)
+	$(MAKE) -C selftests O=$(BUILD)/selftests LINUX_SRC=$(LINUX_SRC) \
+		LIBIRQROUTE=$(BUILD)/lib
+
+examples: lib
+	$(need_env)
+	$(MAKE) -C examples O=$(BUILD)/examples LINUX_SRC=$(LINUX_SRC) \
+		LIBIRQROUTE=$(BUILD)/lib
+
+bench: lib
+	@if [ -f bench/Makefile ]; then \
+		$(MAKE) -C bench O=$(BUILD)/bench LINUX_SRC=$(LINUX_SRC) \
+			LIBIRQROUTE=$(BUILD)/lib; \
+	else echo "  SKIP    bench (no bench/Makefile yet)"; fi
+
+check:
+	scripts/run-tests.sh
+
+demo:
+	scripts/run-demo.sh
+
+lint:
+	scripts/lint.sh
+
+setup:
+	scripts/setup-host.sh
+
+clean:
+	rm -rf $(BUILD)

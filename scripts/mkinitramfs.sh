@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the L1 initramfs for one kernel ABI:
+#   /init                      scripts/vm-init.sh
+#   /bin/busybox (+ /bin/sh)   busybox-static
+#   /irqroute/kmod/*.ko        KVM and VFIO modules of that kernel, plus their
+#   /irqroute/kmod/ORDER       dependencies (modules.dep), in load order
+#   /irqroute/irqroute.ko      build/<abi>/irqroute.ko
+#   /irqroute/tests/           build/selftests/* (with TESTS)
+#   /irqroute/examples/        build/examples/*
+#   /irqroute/bench/           build/bench/* (if built)
+#
+# usage: mkinitramfs.sh --kver <abi> --out <file.cpio.gz> [--build <dir>]
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
+BUILD=$ROOT/build
+KVER="" OUT=""
+
+die() { echo "mkinitramfs: ERROR: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kver) KVER=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	--build) BUILD=$2; shift 2 ;;
+	*) die "unknown argument $1" ;;
+	esac
+done
+[ -n "$KVER" ] && [ -n "$OUT" ] || die "usage: $0 --kver <abi> --out <file>"
+
+MODDIR=$CACHE/kernels/$KVER/lib/modules/$KVER
+[ -f "$MODDIR/modules.dep" ] ||
+	die "$MODDIR/modules.dep missing: run scripts/setup-host.sh"
+BUSYBOX=$(command -v busybox || true)
+[ -x /bin/busybox ] && BUSYBOX=/bin/busybox
+[ -n "$BUSYBOX" ] || die "busybox not found (apt-get install busybox-static)"
+if command -v file >/dev/null &&
+   file -L "$BUSYBOX" | grep -q 'dynamically'; then
+	die "$BUSYBOX is dynamically linked: install busybox-static"
+fi
+
+# Modules the in-VM runner needs, in the order it loads them. Dependencies
+# from modules.dep are put before each module; missing optional ones
+# (vfio_virqfd was folded into vfio.ko in 6.2) are skipped.
+WANTED=(irqbypass kvm ccp kvm-amd vfio vfio_iommu_type1 vfio_virqfd
+	vfio-pci-core vfio-pci)
+OPTIONAL=" vfio_virqfd "
+
+declare -A DEPS=() PATHOF=() DONE=()
+while IFS=: read -r mod deps; do
+	name=$(basename "$mod" .ko)
+	PATHOF[$name]=$mod
+	DEPS[$name]=$deps
+done <"$MODDIR/modules.dep"
+
+ORDER=()
+add_module() {	# $1 = module name
+	local d
+	[ -n "${DONE[$1]:-}" ] && return 0
+	DONE[$1]=1
+	for d in ${DEPS[$1]}; do
+		add_module "$(basename "$d" .ko)"
+	done
+	ORDER+=("$1")
+}
+
+for m in "${WANTED[@]}"; do
+	if [ -z "${PATHOF[$m]:-}" ]; then
+		case $OPTIONAL in *" $m "*) continue ;; esac
+		die "module $m not found in $MODDIR/modules.dep"
+	fi
+	add_module "$m"
+done
+
+STAGE=$(mktemp -d)
+trap 'rm -rf "$STAGE"' EXIT
+
+mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,etc} \
+	 "$STAGE"/irqroute/{kmod,tests,examples,bench}
+cp "$BUSYBOX" "$STAGE/bin/busybox"
+ln -s busybox "$STAGE/bin/sh"
+install -m 0755 "$ROOT/scripts/vm-init.sh" "$STAGE/init"
+
+for m in "${ORDER[@]}"; do
+	cp "$MODDIR/${PATHOF[$m]}" "$STAGE/irqroute/kmod/$m.ko"
+	echo "$m" >>"$STAGE/irqroute/kmod/ORDER"
+done
+
+if [ -f "$BUILD/$KVER/irqroute.ko" ]; then
+	cp "$BUILD/$KVER/irqroute.ko" "$STAGE/irqroute/irqroute.ko"
+else
+	echo "mkinitramfs: warning: no $BUILD/$KVER/irqroute.ko" >&2
+fi
+
+for d in selftests:tests examples:examples bench:bench; do
+	src=$BUILD/${d%%:*}
+	[ -d "$src" ] || continue
+	# Only the runnable outputs and the TESTS list: no objects.
+	find "$src" -maxdepth 1 -type f \( -perm -u+x -o -name TESTS \) \
+		-exec cp {} "$STAGE/irqroute/${d##*:}/" \;
+done
+
+mkdir -p "$(dirname "$OUT")"
+(cd "$STAGE" && find . -print0 | sort -z |
+	cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "mkinitramfs: $OUT (${ORDER[*]})" >&2

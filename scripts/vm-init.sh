@@ -1,0 +1,214 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the L1 test VM (busybox sh). Loads KVM, VFIO and irqroute.ko,
+# runs what the mode asks for, unloads irqroute, checks the kernel log, and
+# prints one verdict line for the host:
+#
+#   IRQROUTE-RESULT: passed=N failed=M mode=<mode> kver=<uname -r>
+#
+# Kernel command line (set by scripts/vm-run.sh):
+#   irqroute_mode=test|demo|bench   what to run (default test)
+#   irqroute_timeout=S              timeout of each test binary (default 600)
+#   irqroute_only=a,b               run only these tests (debugging)
+#
+# Counting, test mode: one per kselftest case ("ok N" / "not ok N" lines
+# of each binary's TAP output). A case reported "# SKIP" counts as failed:
+# in this VM everything a test needs is present, so a skip means something
+# is missing. A binary whose plan ("1..N") is not complete (crash, timeout)
+# counts its missing cases as failed; a binary with no plan at all counts
+# as one failure; a non-zero exit status with nothing else failed counts as
+# one failure. The rmmod and the kernel-log check count as one case each.
+
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+/bin/busybox --install -s
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/shm /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+ulimit -c 0
+
+MODE=test
+TEST_TIMEOUT=600
+ONLY=""
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	irqroute_mode=*) MODE=${arg#*=} ;;
+	irqroute_timeout=*) TEST_TIMEOUT=${arg#*=} ;;
+	irqroute_only=*) ONLY=$(echo "${arg#*=}" | tr , ' ') ;;
+	esac
+done
+
+PASSED=0
+FAILED=0
+DMESG_MARK="irqroute-vm: irqroute.ko loaded"
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+
+finish() {
+	echo "IRQROUTE-RESULT: passed=$PASSED failed=$FAILED mode=$MODE kver=$(uname -r)"
+	sync
+	poweroff -f
+	sleep 5
+	echo o >/proc/sysrq-trigger
+}
+
+fatal() {
+	not_ok "$*"
+	echo "# FATAL: $*"
+	dmesg | tail -n 40 | sed 's/^/# dmesg: /'
+	finish
+}
+
+# --- kernel modules -------------------------------------------------------
+
+while read -r m; do
+	insmod "/irqroute/kmod/$m.ko" || fatal "insmod $m failed"
+done </irqroute/kmod/ORDER
+[ -c /dev/kvm ] || fatal "/dev/kvm missing after loading KVM (kvm-amd: SVM?)"
+echo "# kernel $(uname -r): loaded $(tr '\n' ' ' </irqroute/kmod/ORDER)"
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1234:0x11e8 ] &&
+		echo "# edu PCI device at ${d##*/}, iommu_group $(basename "$(readlink "$d/iommu_group")")"
+done
+
+[ -f /irqroute/irqroute.ko ] || fatal "no irqroute.ko in the initramfs"
+insmod /irqroute/irqroute.ko || fatal "insmod irqroute.ko failed"
+[ -c /dev/irqroute ] || fatal "/dev/irqroute missing after insmod"
+echo "$DMESG_MARK" >/dev/kmsg
+# From here on show warnings on the console too ("quiet" hides them), so a
+# WARN that panics (panic_on_warn) is visible with its trace in the log.
+echo 5 >/proc/sys/kernel/printk
+
+# --- test mode --------------------------------------------------------------
+
+# $1 = test name, $2 = its TAP output file, $3 = exit status
+count_tap() {
+	set -- "$1" "$2" "$3" $(awk '
+		/^1\.\.[0-9]+/ { plan = substr($0, 4) + 0 }
+		/^ok [0-9]+/ { if ($0 ~ /# SKIP/) skip++; else pass++ }
+		/^not ok [0-9]+/ { fail++ }
+		END { print pass + 0, fail + 0, skip + 0, plan + 0 }' "$2")
+	t=$1 rc=$3 pass=$4 fail=$5 skip=$6 plan=$7
+	extra=0
+	if [ "$plan" -eq 0 ]; then
+		echo "# $t: no TAP plan (crashed before starting?), rc=$rc"
+		extra=1
+	elif [ $((pass + fail + skip)) -lt "$plan" ]; then
+		extra=$((plan - pass - fail - skip))
+		echo "# $t: $extra of $plan cases never reported (crash or timeout), rc=$rc"
+	elif [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && [ "$skip" -eq 0 ]; then
+		echo "# $t: every case passed but exit status is $rc"
+		extra=1
+	fi
+	[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] &&
+		echo "# $t: killed by the ${TEST_TIMEOUT}s timeout"
+	[ "$skip" -gt 0 ] &&
+		echo "# $t: $skip skipped case(s) counted as failed (nothing may be missing here)"
+	PASSED=$((PASSED + pass))
+	FAILED=$((FAILED + fail + skip + extra))
+	echo "# $t: passed=$pass failed=$((fail + skip + extra))"
+}
+
+run_tests() {
+	cd /irqroute/tests || fatal "no /irqroute/tests"
+	[ -s TESTS ] || fatal "no /irqroute/tests/TESTS (selftests not built?)"
+	for t in $(grep -v '^[[:space:]]*#' TESTS); do
+		if [ -n "$ONLY" ]; then
+			case " $ONLY " in *" $t "*) ;; *) continue ;; esac
+		fi
+		echo "# ===== $t ====="
+		if [ ! -x "./$t" ]; then
+			not_ok "$t: listed in TESTS but not in the initramfs"
+			continue
+		fi
+		{
+			timeout -s KILL "$TEST_TIMEOUT" "./$t" </dev/null 2>&1
+			echo $? >/tmp/rc
+		} | tee "/tmp/$t.tap"
+		count_tap "$t" "/tmp/$t.tap" "$(cat /tmp/rc)"
+	done
+	cd /
+}
+
+run_one() {	# $1 = label, $2 = program
+	echo "# ===== $1 ====="
+	if [ ! -x "$2" ]; then
+		not_ok "$1: $2 is not in the initramfs"
+		return
+	fi
+	timeout -s KILL "$TEST_TIMEOUT" "$2" </dev/null 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ]; then ok "$1"; else not_ok "$1 (exit status $rc)"; fi
+}
+
+case $MODE in
+test) run_tests ;;
+demo) run_one demo /irqroute/examples/irqroute-demo ;;
+bench) run_one bench /irqroute/bench/irqroute-bench ;;
+*) not_ok "unknown irqroute_mode=$MODE" ;;
+esac
+
+# --- teardown and kernel log ----------------------------------------------
+
+echo "# ===== teardown ====="
+# Processes left behind by the tests would keep irqroute busy; kill them
+# (kernel threads have an empty cmdline; subshells of this script share it).
+self=$(tr '\0' ' ' </proc/1/cmdline)
+stray=""
+for d in /proc/[0-9]*; do
+	p=${d#/proc/}
+	cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
+	# busybox timeout leaves a watchdog child for up to a second
+	case $cmd in "timeout "*) continue ;; esac
+	[ "$p" = 1 ] || [ -z "$cmd" ] || [ "$cmd" = "$self" ] && continue
+	stray="$stray $p:$cmd"
+done
+if [ -n "$stray" ]; then
+	echo "# killing processes left behind by the tests:$stray"
+	kill -KILL -1 2>/dev/null
+	sleep 1
+fi
+tries=0
+until rmmod irqroute 2>/tmp/rmmod.err; do
+	tries=$((tries + 1))
+	if [ $tries -ge 5 ]; then
+		cat /tmp/rmmod.err
+		grep irqroute /proc/modules
+		break
+	fi
+	sleep 1
+done
+if grep -q '^irqroute ' /proc/modules; then
+	not_ok "rmmod irqroute"
+else
+	[ $tries -gt 0 ] && echo "# rmmod irqroute needed $tries retries"
+	ok "rmmod irqroute"
+fi
+
+PATTERN='WARNING|BUG|Oops|Call Trace|KFENCE|slab error|general protection|stall|soft lockup|hard LOCKUP|refcount_t|corruption|UBSAN'
+dmesg >/tmp/dmesg.txt
+# Only what happened after irqroute.ko was loaded is ours; if the marker
+# has scrolled out of the ring buffer, check everything.
+start=$(grep -n "$DMESG_MARK" /tmp/dmesg.txt | tail -n 1 | cut -d: -f1)
+tail -n +"${start:-1}" /tmp/dmesg.txt | grep -E "$PATTERN" >/tmp/bad.txt
+if [ -s /tmp/bad.txt ]; then
+	sed 's/^/# dmesg: /' /tmp/bad.txt
+	not_ok "kernel log shows warnings/bugs (above)"
+else
+	ok "kernel log clean (slub_debug, panic_on_warn)"
+fi
+tainted=$(cat /proc/sys/kernel/tainted)
+# bit 9 = TAINT_WARN, bit 7 = TAINT_DIE (oops), bit 5 = TAINT_BAD_PAGE
+if [ $((tainted & (512 | 128 | 32))) -ne 0 ]; then
+	not_ok "kernel tainted ($tainted)"
+fi
+
+finish
