@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Bare KVM file descriptors for the irqroute selftests that need a VM but
+ * never run it: raw ioctls on /dev/kvm, no guest memory, no vCPU run loop.
+ * Every helper returns a file descriptor or a negative errno.
+ */
+#ifndef IRQROUTE_SELFTEST_VMFD_H
+#define IRQROUTE_SELFTEST_VMFD_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+static inline int kvm_dev_open(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* A VM without an irqchip: irqroute must not be able to commit a table. */
+static inline int vm_create_bare(void)
+{
+	int kvm, vm, err;
+
+	kvm = kvm_dev_open();
+	if (kvm < 0)
+		return kvm;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	err = errno;
+	close(kvm);
+	return vm < 0 ? -err : vm;
+}
+
+/* A VM with the in-kernel irqchip, which is what IRQROUTE_ATTACH expects. */
+static inline int vm_create_irqchip(void)
+{
+	int vm, err;
+
+	vm = vm_create_bare();
+	if (vm < 0)
+		return vm;
+	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0)) {
+		err = errno;
+		close(vm);
+		return -err;
+	}
+	return vm;
+}
+
+static inline int vm_create_vcpu(int vm, unsigned long id)
+{
+	int fd = ioctl(vm, KVM_CREATE_VCPU, id);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Whether @gsi is routed to an irqchip pin in the VM's committed table,
+ * probed without a vCPU: deassert the line with KVM_IRQ_LINE_STATUS.
+ * kvm_set_irq() reports -1 when no entry maps the GSI, and an IOAPIC pin
+ * reports 1 for a deassert whatever its redirection entry holds. (An MSI
+ * entry reports -1 for a deassert too, so only pins can be probed.)
+ * Returns 1 (routed to a pin), 0 (not), or a negative errno.
+ */
+static inline int vm_gsi_routed(int vm, unsigned int gsi)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = 0 };
+
+	if (ioctl(vm, KVM_IRQ_LINE_STATUS, &irq))
+		return -errno;
+	return irq.status > 0;
+}
+
+#endif /* IRQROUTE_SELFTEST_VMFD_H */
