@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Delivery: a signalled route's MSI reaches exactly the vCPU and vector
+ * that set_msi named, once per signal, and set_msi retargets it.
+ */
+#include "kselftest_harness.h"
+
+#include "rtenv.h"
+
+#define NR_SIGNALS	8
+
+FIXTURE(delivery) {
+	struct rt_env env;
+	struct irqroute_route *r;
+};
+
+/* A route's first target and the target set_msi moves it to. */
+FIXTURE_VARIANT(delivery) {
+	unsigned int vcpu, vector;
+	unsigned int vcpu2, vector2;
+};
+
+FIXTURE_VARIANT_ADD(delivery, other_vcpu) {
+	.vcpu = 0, .vector = RT_VECTOR(0x11),
+	.vcpu2 = 1, .vector2 = RT_VECTOR(0x11),
+};
+
+FIXTURE_VARIANT_ADD(delivery, other_vector) {
+	.vcpu = 1, .vector = RT_VECTOR(0x20),
+	.vcpu2 = 1, .vector2 = RT_VECTOR(0x21),
+};
+
+FIXTURE_VARIANT_ADD(delivery, other_vcpu_and_vector) {
+	.vcpu = 1, .vector = RT_VECTOR(0x60),
+	.vcpu2 = 0, .vector2 = RT_VECTOR(0x05),
+};
+
+FIXTURE_SETUP(delivery)
+{
+	ASSERT_EQ(0, rt_env_setup(&self->env, 2, NULL, true));
+	ASSERT_EQ(0, irqroute_route_create(self->env.ir, &self->r));
+}
+
+FIXTURE_TEARDOWN(delivery)
+{
+	if (self->r)
+		irqroute_route_destroy(self->r);
+	rt_env_teardown(&self->env);
+}
+
+/* Each signal is one interrupt at the target, and nowhere else. */
+TEST_F(delivery, right_vector_and_vcpu)
+{
+	struct guest *g = self->env.g;
+	unsigned int i;
+
+	ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu, variant->vector));
+	for (i = 1; i <= NR_SIGNALS; i++) {
+		ASSERT_EQ(0, rt_signal(self->r));
+		ASSERT_EQ(i, guest_wait_count(g, variant->vcpu,
+					      variant->vector, i, 0));
+	}
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(NR_SIGNALS, guest_count(g, variant->vcpu, variant->vector));
+	EXPECT_EQ(NR_SIGNALS, rt_total(&self->env));
+	EXPECT_EQ(0, guest_count(g, !variant->vcpu, variant->vector));
+}
+
+/* set_msi moves the next signal, and only the next, to the new target. */
+TEST_F(delivery, retarget)
+{
+	struct guest *g = self->env.g;
+
+	ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu, variant->vector));
+	ASSERT_EQ(0, rt_signal(self->r));
+	ASSERT_EQ(1, guest_wait_count(g, variant->vcpu, variant->vector, 1, 0));
+
+	ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu2, variant->vector2));
+	ASSERT_EQ(0, rt_signal(self->r));
+	ASSERT_EQ(1, guest_wait_count(g, variant->vcpu2, variant->vector2,
+				      1, 0));
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(1, guest_count(g, variant->vcpu, variant->vector));
+	EXPECT_EQ(2, rt_total(&self->env));
+
+	/* And back. */
+	ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu, variant->vector));
+	ASSERT_EQ(0, rt_signal(self->r));
+	ASSERT_EQ(2, guest_wait_count(g, variant->vcpu, variant->vector, 2, 0));
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(1, guest_count(g, variant->vcpu2, variant->vector2));
+	EXPECT_EQ(3, rt_total(&self->env));
+}
+
+/* A set_msi to the MSI already set changes nothing. */
+TEST_F(delivery, same_msi_again)
+{
+	struct guest *g = self->env.g;
+	unsigned int i;
+
+	for (i = 1; i <= 4; i++) {
+		ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu,
+					variant->vector));
+		ASSERT_EQ(0, rt_signal(self->r));
+		ASSERT_EQ(i, guest_wait_count(g, variant->vcpu,
+					      variant->vector, i, 0));
+	}
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(4, rt_total(&self->env));
+}
+
+/* Two routes at once, one per target: neither leaks into the other. */
+TEST_F(delivery, two_routes)
+{
+	struct guest *g = self->env.g;
+	struct irqroute_route *r2;
+	unsigned int i;
+
+	ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu, variant->vector));
+	ASSERT_EQ(0, rt_route_new(self->env.ir, variant->vcpu2,
+				  variant->vector2, &r2));
+	for (i = 1; i <= NR_SIGNALS; i++) {
+		ASSERT_EQ(0, rt_signal(self->r));
+		ASSERT_EQ(0, rt_signal(r2));
+		ASSERT_EQ(i, guest_wait_count(g, variant->vcpu,
+					      variant->vector, i, 0));
+		ASSERT_EQ(i, guest_wait_count(g, variant->vcpu2,
+					      variant->vector2, i, 0));
+	}
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(2 * NR_SIGNALS, rt_total(&self->env));
+	irqroute_route_destroy(r2);
+}
+
+TEST_HARNESS_MAIN

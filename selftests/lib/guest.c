@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The L2 guest: a KVM VM built with the kernel's KVM selftest library
+ * whose vCPUs count every interrupt they take. See guest.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "apic.h"
+
+#include "guest.h"
+
+/* Boot to "sti; hlt" in a nested TCG L1 can take a while. */
+#define GUEST_BOOT_TIMEOUT_MS	30000
+
+/*
+ * Guest memory. The test binary is loaded into the guest at its own
+ * addresses, so the guest code below writes these and the host reads the
+ * guest's copies through addr_gva2hva(). Only vCPU i writes row i.
+ */
+static uint32_t guest_counts[GUEST_MAX_VCPUS][GUEST_NR_VECTORS];
+static uint32_t guest_ready[GUEST_MAX_VCPUS];
+
+/* Runs in the guest, interrupts disabled (interrupt gate). */
+static void guest_irq_handler(struct ex_regs *regs)
+{
+	uint64_t id = x2apic_read_reg(APIC_ID);
+
+	GUEST_ASSERT_1(id < GUEST_MAX_VCPUS, id);
+	__atomic_fetch_add(&guest_counts[id][regs->vector], 1,
+			   __ATOMIC_SEQ_CST);
+	/* A spurious interrupt is not in service: it takes no EOI. */
+	if (regs->vector != GUEST_SPURIOUS_VECTOR)
+		x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void guest_main(void)
+{
+	uint64_t id;
+
+	GUEST_ASSERT(this_cpu_has(X86_FEATURE_X2APIC));
+	x2apic_enable();
+	/*
+	 * Fixed-mode MSIs are dropped unless the APIC is software-enabled;
+	 * vector 0xff is the spurious vector.
+	 */
+	x2apic_write_reg(APIC_SPIV,
+			 APIC_SPIV_APIC_ENABLED | GUEST_SPURIOUS_VECTOR);
+	x2apic_write_reg(APIC_TASKPRI, 0);
+
+	id = x2apic_read_reg(APIC_ID);
+	GUEST_ASSERT_1(id < GUEST_MAX_VCPUS, id);
+	__atomic_store_n(&guest_ready[id], 1, __ATOMIC_SEQ_CST);
+
+	/* "sti; hlt" is atomic: no interrupt slips in between. */
+	for (;;)
+		asm volatile("sti; hlt; cli" ::: "memory");
+}
+
+struct guest_vcpu {
+	struct guest *g;
+	struct kvm_vcpu *vcpu;
+	pthread_t thread;
+	bool started;
+};
+
+struct guest {
+	struct kvm_vm *vm;
+	unsigned int nr_vcpus;
+	struct guest_vcpu vcpus[GUEST_MAX_VCPUS];
+	/* Host views of guest_counts and guest_ready. */
+	uint32_t (*counts)[GUEST_NR_VECTORS];
+	uint32_t *ready;
+	int stop;
+};
+
+/*
+ * A failing guest must not look like an interrupt that was not
+ * delivered: end the process, loudly.
+ */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+guest_die(const struct guest_vcpu *gv, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "guest vCPU %u: ", gv->vcpu->id);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	_exit(1);	/* KSFT_FAIL */
+}
+
+static void guest_vcpu_exit(struct guest_vcpu *gv)
+{
+	struct kvm_run *run = gv->vcpu->run;
+	struct ucall uc;
+
+	switch (get_ucall(gv->vcpu, &uc)) {
+	case UCALL_ABORT:
+		guest_die(gv, "%s at %s:%ld (arg %#lx)",
+			  (const char *)uc.args[GUEST_ERROR_STRING],
+			  (const char *)uc.args[GUEST_FILE],
+			  (long)uc.args[GUEST_LINE],
+			  (unsigned long)GUEST_ASSERT_ARG(uc, 0));
+	case UCALL_UNHANDLED:
+		guest_die(gv, "unexpected exception, vector %#lx",
+			  (unsigned long)uc.args[0]);
+	case UCALL_NONE:
+		guest_die(gv, "unexpected exit %u (%s)", run->exit_reason,
+			  exit_reason_str(run->exit_reason));
+	default:
+		guest_die(gv, "unexpected ucall %lu",
+			  (unsigned long)uc.cmd);
+	}
+}
+
+/*
+ * With the in-kernel irqchip, hlt stays in KVM: KVM_RUN returns only for
+ * a ucall (which here always means trouble) or a signal.
+ */
+static void *guest_vcpu_thread(void *arg)
+{
+	struct guest_vcpu *gv = arg;
+	int ret;
+
+	for (;;) {
+		ret = __vcpu_run(gv->vcpu);
+		if (__atomic_load_n(&gv->g->stop, __ATOMIC_SEQ_CST))
+			break;
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0)
+			guest_die(gv, "KVM_RUN: %s", strerror(errno));
+		guest_vcpu_exit(gv);
+	}
+	return NULL;
+}
+
+static void guest_kick_handler(int sig)
+{
+}
+
+static int guest_kick_init(void)
+{
+	struct sigaction sa = { .sa_handler = guest_kick_handler };
+
+	/* No SA_RESTART: the point is to make KVM_RUN return. */
+	sigemptyset(&sa.sa_mask);
+	return sigaction(GUEST_KICK_SIGNAL, &sa, NULL);
+}
+
+static void guest_stop(struct guest *g)
+{
+	unsigned int i;
+
+	__atomic_store_n(&g->stop, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < g->nr_vcpus; i++) {
+		struct guest_vcpu *gv = &g->vcpus[i];
+
+		if (!gv->started)
+			continue;
+		/*
+		 * immediate_exit covers a thread that is between its stop
+		 * check and KVM_RUN when the signal lands.
+		 */
+		__atomic_store_n(&gv->vcpu->run->immediate_exit, 1,
+				 __ATOMIC_SEQ_CST);
+		pthread_kill(gv->thread, GUEST_KICK_SIGNAL);
+		pthread_join(gv->thread, NULL);
+		gv->started = false;
+	}
+}
+
+static bool guest_wait_ready(struct guest *g)
+{
+	unsigned int i, waited = 0;
+
+	for (i = 0; i < g->nr_vcpus; i++) {
+		while (!__atomic_load_n(&g->ready[i], __ATOMIC_SEQ_CST)) {
+			if (waited >= GUEST_BOOT_TIMEOUT_MS) {
+				fprintf(stderr,
+					"guest: vCPU %u not up after %u ms\n",
+					i, waited);
+				return false;
+			}
+			guest_msleep(1);
+			waited++;
+		}
+	}
+	return true;
+}
+
+/* The counters live in one ELF segment: contiguous in host memory too. */
+static bool guest_map_counts(struct guest *g)
+{
+	uint32_t *last;
+
+	g->counts = addr_gva2hva(g->vm, (vm_vaddr_t)guest_counts);
+	g->ready = addr_gva2hva(g->vm, (vm_vaddr_t)guest_ready);
+	last = addr_gva2hva(g->vm, (vm_vaddr_t)
+			    &guest_counts[GUEST_MAX_VCPUS - 1]
+					 [GUEST_NR_VECTORS - 1]);
+	return last == &g->counts[GUEST_MAX_VCPUS - 1][GUEST_NR_VECTORS - 1];
+}
+
+struct guest *guest_create(unsigned int nr_vcpus)
+{
+	struct kvm_vcpu *vcpus[GUEST_MAX_VCPUS];
+	struct guest *g;
+	unsigned int i;
+	int fd;
+
+	if (!nr_vcpus || nr_vcpus > GUEST_MAX_VCPUS) {
+		fprintf(stderr, "guest: %u vCPUs (1..%u)\n", nr_vcpus,
+			GUEST_MAX_VCPUS);
+		return NULL;
+	}
+	/* The KVM library would turn a missing /dev/kvm into a SKIP. */
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "guest: /dev/kvm: %s\n", strerror(errno));
+		return NULL;
+	}
+	close(fd);
+	/* The library loads the guest code from argv[0]: make it a path. */
+	if (!strchr(program_invocation_name, '/'))
+		program_invocation_name = "/proc/self/exe";
+	if (guest_kick_init()) {
+		perror("guest: sigaction");
+		return NULL;
+	}
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->nr_vcpus = nr_vcpus;
+	/* Creates the in-kernel irqchip, then vCPUs with the host's CPUID. */
+	g->vm = vm_create_with_vcpus(nr_vcpus, guest_main, vcpus);
+	vm_init_descriptor_tables(g->vm);
+	for (i = 0; i < nr_vcpus; i++)
+		vcpu_init_descriptor_tables(vcpus[i]);
+	for (i = GUEST_FIRST_VECTOR; i < GUEST_NR_VECTORS; i++)
+		vm_install_exception_handler(g->vm, i, guest_irq_handler);
+	if (!guest_map_counts(g)) {
+		fprintf(stderr, "guest: counters not contiguous\n");
+		goto err;
+	}
+
+	for (i = 0; i < nr_vcpus; i++) {
+		struct guest_vcpu *gv = &g->vcpus[i];
+
+		gv->g = g;
+		gv->vcpu = vcpus[i];
+		if (pthread_create(&gv->thread, NULL, guest_vcpu_thread, gv)) {
+			fprintf(stderr, "guest: pthread_create failed\n");
+			goto err;
+		}
+		gv->started = true;
+	}
+	if (!guest_wait_ready(g))
+		goto err;
+	return g;
+
+err:
+	guest_destroy(g);
+	return NULL;
+}
+
+void guest_destroy(struct guest *g)
+{
+	if (!g)
+		return;
+	guest_stop(g);
+	kvm_vm_free(g->vm);
+	free(g);
+}
+
+unsigned int guest_nr_vcpus(const struct guest *g)
+{
+	return g->nr_vcpus;
+}
+
+int guest_vm_fd(const struct guest *g)
+{
+	return g->vm->fd;
+}
+
+struct kvm_vm *guest_vm(struct guest *g)
+{
+	return g->vm;
+}
+
+uint32_t guest_count(const struct guest *g, unsigned int vcpu,
+		     unsigned int vector)
+{
+	if (vcpu >= g->nr_vcpus || vector >= GUEST_NR_VECTORS)
+		return 0;
+	return __atomic_load_n(&g->counts[vcpu][vector], __ATOMIC_SEQ_CST);
+}
+
+uint64_t guest_vcpu_total(const struct guest *g, unsigned int vcpu)
+{
+	uint64_t sum = 0;
+	unsigned int v;
+
+	for (v = 0; v < GUEST_NR_VECTORS; v++)
+		sum += guest_count(g, vcpu, v);
+	return sum;
+}
+
+uint64_t guest_total(const struct guest *g)
+{
+	uint64_t sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < g->nr_vcpus; i++)
+		sum += guest_vcpu_total(g, i);
+	return sum;
+}
+
+uint32_t guest_wait_count(const struct guest *g, unsigned int vcpu,
+			  unsigned int vector, uint32_t expected,
+			  unsigned int timeout_ms)
+{
+	struct timespec start, now;
+	uint32_t count;
+	unsigned int spins = 0;
+
+	if (!timeout_ms)
+		timeout_ms = guest_timeout_ms();
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		count = guest_count(g, vcpu, vector);
+		if (count >= expected)
+			return count;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000 >= timeout_ms)
+			return count;
+		/* Poll fast first: most deliveries take well under 1 ms. */
+		if (++spins < 100)
+			sched_yield();
+		else
+			usleep(200);
+	}
+}
+
+bool guest_fence(const struct guest *g, int fd, unsigned int vcpu,
+		 unsigned int vector)
+{
+	uint32_t before = guest_count(g, vcpu, vector);
+
+	if (guest_signal_fd(fd))
+		return false;
+	if (guest_wait_count(g, vcpu, vector, before + 1, 0) != before + 1)
+		return false;
+	guest_msleep(GUEST_SETTLE_MS);
+	return true;
+}
+
+int guest_signal_msi(struct guest *g, uint64_t address, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)address,
+		.address_hi = (uint32_t)(address >> 32),
+		.data = data,
+	};
+	int ret;
+
+	ret = ioctl(g->vm->fd, KVM_SIGNAL_MSI, &msi);
+	return ret < 0 ? -errno : ret;
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The delivery tests' environment: guest + attachment + fence route.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rtenv.h"
+
+int rt_env_setup(struct rt_env *e, unsigned int nr_vcpus,
+		 const struct irqroute_opts *opts, bool fence)
+{
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	e->g = guest_create(nr_vcpus);
+	if (!e->g)
+		return -EIO;
+	ret = irqroute_attach(guest_vm_fd(e->g), opts, &e->ir);
+	if (ret) {
+		fprintf(stderr, "irqroute_attach: %s\n", strerror(-ret));
+		goto err;
+	}
+	if (fence) {
+		ret = rt_route_new(e->ir, 0, RT_FENCE_VECTOR, &e->fence);
+		if (ret) {
+			fprintf(stderr, "fence route: %s\n", strerror(-ret));
+			goto err;
+		}
+	}
+	return 0;
+err:
+	rt_env_teardown(e);
+	return ret;
+}
+
+void rt_env_teardown(struct rt_env *e)
+{
+	if (e->fence)
+		irqroute_route_destroy(e->fence);
+	if (e->ir)
+		irqroute_detach(e->ir);
+	guest_destroy(e->g);
+	memset(e, 0, sizeof(*e));
+}
+
+bool rt_fence(const struct rt_env *e)
+{
+	if (!e->fence)
+		return false;
+	return guest_fence(e->g, irqroute_route_event(e->fence), 0,
+			   RT_FENCE_VECTOR);
+}
+
+uint64_t rt_total(const struct rt_env *e)
+{
+	return guest_total(e->g) - guest_count(e->g, 0, RT_FENCE_VECTOR);
+}
+
+int rt_set_msi(struct irqroute_route *r, unsigned int vcpu,
+	       unsigned int vector)
+{
+	return irqroute_set_msi(r, guest_msi_address(vcpu), vector);
+}
+
+int rt_route_new(struct irqroute *ir, unsigned int vcpu, unsigned int vector,
+		 struct irqroute_route **out)
+{
+	struct irqroute_route *r;
+	int ret;
+
+	ret = irqroute_route_create(ir, &r);
+	if (ret)
+		return ret;
+	ret = rt_set_msi(r, vcpu, vector);
+	if (ret) {
+		irqroute_route_destroy(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+int rt_signal(const struct irqroute_route *r)
+{
+	return guest_signal_fd(irqroute_route_event(r));
+}
+
+int rt_stats(struct irqroute *ir, struct irqroute_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return irqroute_get_stats(ir, st);
+}
