@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * irqroute: the kernel API differences between the supported kernels
+ * (Debian's 6.1 and 6.12; linked symbols checked against 7.x). Each shim
+ * names the kernel version that changed the API; the HAVE_* macros come
+ * from feature probes in Kbuild.
+ */
+#ifndef IRQROUTE_COMPAT_H
+#define IRQROUTE_COMPAT_H
+
+#include <linux/eventfd.h>
+#include <linux/mm.h>
+
+/* 6.8 dropped the count argument of eventfd_signal(). */
+static inline void irqroute_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#ifdef HAVE_EVENTFD_SIGNAL_NO_COUNT
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/* 6.3 made vma->vm_flags read-only; vm_flags_set/clear() write it. */
+static inline void irqroute_vm_flags_mod(struct vm_area_struct *vma,
+					 vm_flags_t set, vm_flags_t clear)
+{
+#ifdef HAVE_VM_FLAGS_MOD
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#endif
+}
+
+#endif /* IRQROUTE_COMPAT_H */

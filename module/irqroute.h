@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * irqroute: private definitions shared by the module's files.
+ *
+ * Object lifetimes:
+ *  - struct irqroute is the private data of one open /dev/irqroute file and
+ *    lives until its release(). IRQROUTE_ATTACH fills in the VM fields once;
+ *    they stay until release().
+ *  - struct irqroute_route lives from IRQROUTE_ROUTE_CREATE until
+ *    IRQROUTE_ROUTE_DESTROY or release(). Its gate may run in hard-IRQ
+ *    context at any time in between; irqroute_route_free() stops it first.
+ *
+ * Lock order: irqroute.lock -> irqroute_vms_lock -> mmap_lock (vm_mmap,
+ * copy_*_user and KVM's own ioctls under irqroute.lock). The mmap handler
+ * runs with mmap_lock held and therefore never takes irqroute.lock.
+ */
+#ifndef IRQROUTE_PRIV_H
+#define IRQROUTE_PRIV_H
+
+#include <linux/atomic.h>
+#include <linux/irq_work.h>
+#include <linux/kvm.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/irqroute.h>
+
+#if BITS_PER_LONG != 64
+#error "irqroute's shared bitmaps are arrays of 64-bit words"
+#endif
+
+struct eventfd_ctx;
+struct file;
+struct mm_struct;
+struct page;
+
+/* Entries of KVM's default x86 routing table (GSI 0-15 twice, 16-23 once). */
+#define IRQROUTE_X86_DEFAULT_ENTRIES	40
+
+/* Bits of irqroute_route.state. */
+enum {
+	/* The committed table has an MSI for the route's GSI. */
+	IRQROUTE_ROUTE_MSI,
+};
+
+/**
+ * struct irqroute_msi_cfg - one route's MSI as the table should hold it
+ * @valid: the route has an MSI
+ * @flags: KVM_MSI_VALID_DEVID or 0
+ * @address_lo: MSI address, low half
+ * @address_hi: MSI address, high half
+ * @data: MSI data
+ * @devid: device id, with KVM_MSI_VALID_DEVID
+ */
+struct irqroute_msi_cfg {
+	bool valid;
+	u32 flags;
+	u32 address_lo;
+	u32 address_hi;
+	u32 data;
+	u32 devid;
+};
+
+/**
+ * struct irqroute_route - one GSI and its trigger eventfd
+ * @ir: the attachment; constant
+ * @index: index in the range and bit in the shared bitmaps; constant
+ * @gsi: ir->gsi_base + @index; constant
+ * @state: IRQROUTE_ROUTE_* bits, atomic bitops. Written under ir->lock,
+ *	read locklessly by the gate.
+ * @trigger: the trigger eventfd (a reference); constant
+ * @irqfd: the private eventfd KVM's irqfd for @gsi waits on (a reference);
+ *	constant
+ * @irqfd_file: the file of @irqfd (a reference). KVM's irqfd lives until
+ *	the last reference to it is dropped; constant
+ * @wait: the gate, a priority wait-queue entry on @trigger
+ * @pt: used once, to find @trigger's wait queue through vfs_poll()
+ * @handoff: signals @irqfd outside the trigger's wake-up (nested eventfd
+ *	signalling is refused by the eventfd core)
+ * @gate_busy: set by the poll callback when @trigger already has an
+ *	exclusive waiter; read after vfs_poll() returns
+ * @staged: the MSI the next commit will install; ir->lock
+ * @committed: the MSI in KVM's table; ir->lock
+ */
+struct irqroute_route {
+	struct irqroute *ir;
+	u32 index;
+	u32 gsi;
+	unsigned long state;
+	struct eventfd_ctx *trigger;
+	struct eventfd_ctx *irqfd;
+	struct file *irqfd_file;
+	wait_queue_entry_t wait;
+	poll_table pt;
+	struct irq_work handoff;
+	bool gate_busy;
+	struct irqroute_msi_cfg staged;
+	struct irqroute_msi_cfg committed;
+};
+
+/**
+ * struct irqroute_counters - statistics of one attachment
+ * @signals: trigger signals seen by the gates
+ * @delivered: signals forwarded to KVM's irqfds
+ * @pended: signals that set a pending bit
+ * @feedback: signals that came from another route's hand-off
+ * @commits: tables sent to KVM; ir->lock
+ * @commits_skipped: commits that changed nothing; ir->lock
+ */
+struct irqroute_counters {
+	atomic64_t signals;
+	atomic64_t delivered;
+	atomic64_t pended;
+	atomic64_t feedback;
+	u64 commits;
+	u64 commits_skipped;
+};
+
+/**
+ * struct irqroute - one open /dev/irqroute file and its attachment
+ * @lock: serialises every ioctl; guards every field below that is not
+ *	marked otherwise
+ * @attached: IRQROUTE_ATTACH succeeded and the fields below are set.
+ *	Set once, with release semantics: mmap reads it without @lock.
+ * @vm_file: the KVM VM file (a reference); constant once attached
+ * @kvm: the VM's private data, only used as a key; constant once attached
+ * @mm: the VMM's mm (mmgrab, so the pointer cannot be reused); constant
+ *	once attached. Only a caller with this mm may drive the attachment.
+ * @vm_node: entry in the global list of attached VMs; irqroute_vms_lock
+ * @flags: IRQROUTE_ATTACH_F_*; constant once attached
+ * @gsi_base: first GSI of the range; constant once attached
+ * @nr_routes: size of the range; constant once attached
+ * @routes: @nr_routes route pointers, NULL where free
+ * @nr_live: non-NULL entries of @routes
+ * @base: the VMM's base routes (kvmalloc'd), @nr_base of them
+ * @nr_base: entries at @base
+ * @dirty: KVM's table differs from the staged one beyond the routes'
+ *	staged MSIs (a destroyed route's MSI is still in it)
+ * @shm: kernel address of the shared page. The bitmaps are accessed with
+ *	atomic bitops only; nothing else in the page is ever read back.
+ * @shm_page: the shared page
+ * @mask: mask bitmap inside @shm
+ * @pending: pending bitmap inside @shm
+ * @table: kernel address of the table buffer, where commits build the
+ *	arguments of KVM's ioctls
+ * @table_file: anon file owning @table; mapped read-only into the VMM at
+ *	@table_uaddr, because KVM reads its arguments from user memory
+ * @table_len: size of @table
+ * @table_uaddr: user address of the @table_file mapping
+ * @stats: counters
+ */
+struct irqroute {
+	struct mutex lock;	/* serialises the ioctls; see above */
+	bool attached;
+	struct file *vm_file;
+	void *kvm;
+	struct mm_struct *mm;
+	struct list_head vm_node;
+	u32 flags;
+	u32 gsi_base;
+	u32 nr_routes;
+	struct irqroute_route **routes;
+	u32 nr_live;
+	struct kvm_irq_routing_entry *base;
+	u32 nr_base;
+	bool dirty;
+	void *shm;
+	struct page *shm_page;
+	unsigned long *mask;
+	unsigned long *pending;
+	void *table;
+	struct file *table_file;
+	size_t table_len;
+	unsigned long table_uaddr;
+	struct irqroute_counters stats;
+};
+
+/* vm.c: the KVM VM file and its ioctls */
+int irqroute_attach(struct irqroute *ir, struct irqroute_attach *arg);
+void irqroute_detach(struct irqroute *ir);
+long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
+		       unsigned long arg);
+int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off);
+void *irqroute_table_irqfd(struct irqroute *ir);
+size_t irqroute_table_irqfd_off(void);
+
+/* table.c: the VM's routing table */
+int irqroute_set_base_routes(struct irqroute *ir,
+			     struct irqroute_base_routes *arg);
+int irqroute_commit(struct irqroute *ir, bool force);
+int irqroute_table_init(struct irqroute *ir);
+void irqroute_table_free(struct irqroute *ir);
+
+/* route.c: route lifecycle and per-route ioctls */
+int irqroute_route_create(struct irqroute *ir,
+			  struct irqroute_route_create *arg);
+int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op);
+void irqroute_route_free(struct irqroute_route *r);
+int irqroute_set_msi(struct irqroute *ir, struct irqroute_msi *arg);
+int irqroute_clear_msi(struct irqroute *ir, struct irqroute_route_op *op);
+int irqroute_mask(struct irqroute *ir, struct irqroute_route_op *op);
+int irqroute_unmask(struct irqroute *ir, struct irqroute_route_op *op);
+int irqroute_consume_pending(struct irqroute *ir,
+			     struct irqroute_route_op *op);
+
+/* gate.c: the trigger's wait-queue entry and the hand-off to KVM */
+int irqroute_gate_register(struct irqroute_route *r, struct file *trigger);
+void irqroute_gate_unregister(struct irqroute_route *r);
+void irqroute_route_msi_on(struct irqroute_route *r);
+void irqroute_route_msi_off(struct irqroute_route *r);
+void irqroute_route_unmask(struct irqroute_route *r);
+
+/* shm.c: the shared page */
+int irqroute_shm_init(struct irqroute *ir);
+void irqroute_shm_free(struct irqroute *ir);
+int irqroute_mmap(struct file *file, struct vm_area_struct *vma);
+
+#endif /* IRQROUTE_PRIV_H */

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * irqroute: /dev/irqroute, race-free MSI routing and masking for KVM VMs.
+ *
+ * The misc device, its file operations and the ioctl dispatch. Each open
+ * file is one (future) attachment; see Documentation/irqroute.rst.
+ */
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "irqroute.h"
+
+static int irqroute_open(struct inode *inode, struct file *file)
+{
+	struct irqroute *ir;
+
+	ir = kzalloc(sizeof(*ir), GFP_KERNEL_ACCOUNT);
+	if (!ir)
+		return -ENOMEM;
+	mutex_init(&ir->lock);
+	INIT_LIST_HEAD(&ir->vm_node);
+	file->private_data = ir;
+	return 0;
+}
+
+static int irqroute_release(struct inode *inode, struct file *file)
+{
+	struct irqroute *ir = file->private_data;
+
+	irqroute_detach(ir);
+	mutex_destroy(&ir->lock);
+	kfree(ir);
+	return 0;
+}
+
+static int irqroute_get_info(struct irqroute *ir, void *arg)
+{
+	struct irqroute_info *info = arg;
+
+	if (info->flags || info->__reserved)
+		return -EINVAL;
+	info->api_version = IRQROUTE_API_VERSION;
+	info->max_routes = IRQROUTE_MAX_ROUTES;
+	info->shm_size = PAGE_SIZE;
+	info->attach_flags = IRQROUTE_ATTACH_F_VALID;
+	info->msi_flags = IRQROUTE_MSI_F_VALID;
+	return 0;
+}
+
+static int irqroute_get_stats(struct irqroute *ir, void *arg)
+{
+	struct irqroute_stats *st = arg;
+
+	if (st->flags)
+		return -EINVAL;
+	st->signals = atomic64_read(&ir->stats.signals);
+	st->delivered = atomic64_read(&ir->stats.delivered);
+	st->pended = atomic64_read(&ir->stats.pended);
+	st->feedback = atomic64_read(&ir->stats.feedback);
+	st->commits = ir->stats.commits;
+	st->commits_skipped = ir->stats.commits_skipped;
+	return 0;
+}
+
+static int irqroute_ioctl_attach(struct irqroute *ir, void *arg)
+{
+	return irqroute_attach(ir, arg);
+}
+
+static int irqroute_ioctl_base_routes(struct irqroute *ir, void *arg)
+{
+	return irqroute_set_base_routes(ir, arg);
+}
+
+static int irqroute_ioctl_commit(struct irqroute *ir, void *arg)
+{
+	struct irqroute_commit *c = arg;
+
+	if (c->flags)
+		return -EINVAL;
+	return irqroute_commit(ir, false);
+}
+
+static int irqroute_ioctl_create(struct irqroute *ir, void *arg)
+{
+	return irqroute_route_create(ir, arg);
+}
+
+static int irqroute_ioctl_destroy(struct irqroute *ir, void *arg)
+{
+	return irqroute_route_destroy(ir, arg);
+}
+
+static int irqroute_ioctl_set_msi(struct irqroute *ir, void *arg)
+{
+	return irqroute_set_msi(ir, arg);
+}
+
+static int irqroute_ioctl_clear_msi(struct irqroute *ir, void *arg)
+{
+	return irqroute_clear_msi(ir, arg);
+}
+
+static int irqroute_ioctl_mask(struct irqroute *ir, void *arg)
+{
+	return irqroute_mask(ir, arg);
+}
+
+static int irqroute_ioctl_unmask(struct irqroute *ir, void *arg)
+{
+	return irqroute_unmask(ir, arg);
+}
+
+static int irqroute_ioctl_consume(struct irqroute *ir, void *arg)
+{
+	return irqroute_consume_pending(ir, arg);
+}
+
+/* What an ioctl needs before its handler runs. */
+enum irqroute_ioctl_needs {
+	IRQROUTE_NEEDS_NOTHING,
+	IRQROUTE_NEEDS_ATTACHED,	/* ENODEV before IRQROUTE_ATTACH */
+	IRQROUTE_NEEDS_OWNER,		/* and EPERM unless the VM's mm */
+};
+
+union irqroute_ioctl_buf {
+	struct irqroute_info info;
+	struct irqroute_attach attach;
+	struct irqroute_base_routes base;
+	struct irqroute_commit commit;
+	struct irqroute_stats stats;
+	struct irqroute_route_create create;
+	struct irqroute_msi msi;
+	struct irqroute_route_op op;
+};
+
+struct irqroute_ioctl_op {
+	unsigned int cmd;
+	unsigned int size;
+	unsigned int min_size;
+	enum irqroute_ioctl_needs needs;
+	int (*fn)(struct irqroute *ir, void *arg);
+};
+
+#define IRQROUTE_IOCTL(_name, _fn, _struct, _last, _needs)		\
+	[_IOC_NR(IRQROUTE_##_name)] = {					\
+		.cmd = IRQROUTE_##_name,				\
+		.size = sizeof(_struct),				\
+		.min_size = offsetofend(_struct, _last),		\
+		.needs = _needs,					\
+		.fn = _fn,						\
+	}
+
+static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
+	IRQROUTE_IOCTL(GET_INFO, irqroute_get_info,
+		       struct irqroute_info, __reserved,
+		       IRQROUTE_NEEDS_NOTHING),
+	IRQROUTE_IOCTL(ATTACH, irqroute_ioctl_attach,
+		       struct irqroute_attach, __reserved,
+		       IRQROUTE_NEEDS_NOTHING),
+	IRQROUTE_IOCTL(SET_BASE_ROUTES, irqroute_ioctl_base_routes,
+		       struct irqroute_base_routes, entries,
+		       IRQROUTE_NEEDS_OWNER),
+	IRQROUTE_IOCTL(COMMIT, irqroute_ioctl_commit,
+		       struct irqroute_commit, flags,
+		       IRQROUTE_NEEDS_OWNER),
+	IRQROUTE_IOCTL(GET_STATS, irqroute_get_stats,
+		       struct irqroute_stats, feedback,
+		       IRQROUTE_NEEDS_ATTACHED),
+	IRQROUTE_IOCTL(ROUTE_CREATE, irqroute_ioctl_create,
+		       struct irqroute_route_create, __reserved,
+		       IRQROUTE_NEEDS_OWNER),
+	IRQROUTE_IOCTL(SET_MSI, irqroute_ioctl_set_msi,
+		       struct irqroute_msi, __reserved,
+		       IRQROUTE_NEEDS_OWNER),
+	IRQROUTE_IOCTL(ROUTE_DESTROY, irqroute_ioctl_destroy,
+		       struct irqroute_route_op, result,
+		       IRQROUTE_NEEDS_OWNER),
+	IRQROUTE_IOCTL(CLEAR_MSI, irqroute_ioctl_clear_msi,
+		       struct irqroute_route_op, result,
+		       IRQROUTE_NEEDS_OWNER),
+	IRQROUTE_IOCTL(MASK, irqroute_ioctl_mask,
+		       struct irqroute_route_op, result,
+		       IRQROUTE_NEEDS_OWNER),
+	IRQROUTE_IOCTL(UNMASK, irqroute_ioctl_unmask,
+		       struct irqroute_route_op, result,
+		       IRQROUTE_NEEDS_OWNER),
+	IRQROUTE_IOCTL(CONSUME_PENDING, irqroute_ioctl_consume,
+		       struct irqroute_route_op, result,
+		       IRQROUTE_NEEDS_OWNER),
+};
+
+static int irqroute_ioctl_check(struct irqroute *ir,
+				enum irqroute_ioctl_needs needs)
+{
+	if (needs == IRQROUTE_NEEDS_NOTHING)
+		return 0;
+	if (!ir->attached)
+		return -ENODEV;
+	/* Only the VMM process drives its VM: not a child, not an fd peer. */
+	if (needs == IRQROUTE_NEEDS_OWNER && current->mm != ir->mm)
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Matched on type, number and direction; the size in the number is
+ * ignored, the struct's own size field says what userspace passed.
+ */
+static long irqroute_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct irqroute *ir = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	const struct irqroute_ioctl_op *op;
+	union irqroute_ioctl_buf buf;
+	unsigned int nr = _IOC_NR(cmd);
+	u32 usize;
+	int ret;
+
+	if (_IOC_TYPE(cmd) != IRQROUTE_TYPE ||
+	    nr >= ARRAY_SIZE(irqroute_ioctl_ops))
+		return -ENOTTY;
+	nr = array_index_nospec(nr, ARRAY_SIZE(irqroute_ioctl_ops));
+	op = &irqroute_ioctl_ops[nr];
+	if (!op->fn || _IOC_DIR(cmd) != _IOC_DIR(op->cmd))
+		return -ENOTTY;
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(&buf, op->size, uarg, usize);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ir->lock);
+	ret = irqroute_ioctl_check(ir, op->needs);
+	if (!ret)
+		ret = op->fn(ir, &buf);
+	mutex_unlock(&ir->lock);
+
+	if (!ret && (_IOC_DIR(op->cmd) & _IOC_READ) &&
+	    copy_to_user(uarg, &buf, min(usize, op->size)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static const struct file_operations irqroute_fops = {
+	.owner = THIS_MODULE,
+	.open = irqroute_open,
+	.release = irqroute_release,
+	.unlocked_ioctl = irqroute_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = irqroute_mmap,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice irqroute_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "irqroute",
+	.fops = &irqroute_fops,
+	.mode = 0600,
+};
+
+static int __init irqroute_init(void)
+{
+	return misc_register(&irqroute_misc);
+}
+
+static void __exit irqroute_exit(void)
+{
+	misc_deregister(&irqroute_misc);
+}
+
+module_init(irqroute_init);
+module_exit(irqroute_exit);
+
+MODULE_DESCRIPTION("Race-free MSI routing and masking for KVM VMs");
+MODULE_AUTHOR("The irqroute authors");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * irqroute: routes. Each owns one GSI of the attachment's range, a gate on
+ * the trigger eventfd (gate.c) and a KVM irqfd on a private eventfd that
+ * only the route's hand-off signals.
+ */
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/nospec.h>
+#include <linux/slab.h>
+
+#include "irqroute.h"
+
+/* Look up a live route by a user-supplied index. Context: ir->lock held. */
+static struct irqroute_route *irqroute_route_get(struct irqroute *ir, u32 index)
+{
+	struct irqroute_route *r;
+
+	if (index >= ir->nr_routes)
+		return ERR_PTR(-EINVAL);
+	r = ir->routes[array_index_nospec(index, ir->nr_routes)];
+	return r ?: ERR_PTR(-ENOENT);
+}
+
+static int irqroute_route_op_get(struct irqroute *ir,
+				 struct irqroute_route_op *op, u32 valid_flags,
+				 struct irqroute_route **rp)
+{
+	if (op->flags & ~valid_flags)
+		return -EINVAL;
+	*rp = irqroute_route_get(ir, op->index);
+	return PTR_ERR_OR_ZERO(*rp);
+}
+
+/* Take an eventfd by descriptor: EBADF if closed, EBADFD if not an eventfd. */
+static struct eventfd_ctx *irqroute_eventfd_get(int fd, struct file **filep)
+{
+	struct eventfd_ctx *ctx;
+	struct file *file;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	ctx = eventfd_ctx_fileget(file);
+	if (IS_ERR(ctx)) {
+		fput(file);
+		return ERR_PTR(-EBADFD);
+	}
+	*filep = file;
+	return ctx;
+}
+
+/* Bind KVM's irqfd for the route's GSI to its private eventfd. */
+static int irqroute_route_bind_irqfd(struct irqroute_route *r, int fd)
+{
+	struct irqroute *ir = r->ir;
+	struct kvm_irqfd *irqfd = irqroute_table_irqfd(ir);
+
+	*irqfd = (struct kvm_irqfd){ .fd = fd, .gsi = r->gsi };
+	return irqroute_table_ioctl(ir, KVM_IRQFD, irqroute_table_irqfd_off());
+}
+
+/**
+ * irqroute_route_create - IRQROUTE_ROUTE_CREATE
+ * @ir: the attachment
+ * @arg: the request; @index and @gsi are filled in
+ *
+ * Context: ir->lock held, current->mm == ir->mm.
+ */
+int irqroute_route_create(struct irqroute *ir,
+			  struct irqroute_route_create *arg)
+{
+	struct file *trigger_file, *irqfd_file;
+	struct eventfd_ctx *trigger, *irqfd;
+	struct irqroute_route *r;
+	u32 index;
+	int ret;
+
+	if (arg->flags || memchr_inv(arg->__reserved, 0, sizeof(arg->__reserved)))
+		return -EINVAL;
+	for (index = 0; index < ir->nr_routes; index++)
+		if (!ir->routes[index])
+			break;
+	if (index == ir->nr_routes)
+		return -ENOSPC;
+
+	trigger = irqroute_eventfd_get(arg->trigger_fd, &trigger_file);
+	if (IS_ERR(trigger))
+		return PTR_ERR(trigger);
+	irqfd = irqroute_eventfd_get(arg->irqfd_fd, &irqfd_file);
+	if (IS_ERR(irqfd)) {
+		ret = PTR_ERR(irqfd);
+		goto err_trigger;
+	}
+	ret = -EINVAL;
+	if (irqfd == trigger)
+		goto err_irqfd;
+
+	ret = -ENOMEM;
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
+		goto err_irqfd;
+	r->ir = ir;
+	r->index = index;
+	r->gsi = ir->gsi_base + index;
+	r->trigger = trigger;
+	r->irqfd = irqfd;
+	r->irqfd_file = irqfd_file;
+
+	/* A new route: unmasked, nothing pending, no MSI. */
+	clear_bit(index, ir->mask);
+	clear_bit(index, ir->pending);
+
+	ret = irqroute_gate_register(r, trigger_file);
+	if (ret)
+		goto err_free;
+	ret = irqroute_route_bind_irqfd(r, arg->irqfd_fd);
+	if (ret)
+		goto err_gate;
+
+	fput(trigger_file);
+	ir->routes[index] = r;
+	ir->nr_live++;
+	arg->index = index;
+	arg->gsi = r->gsi;
+	return 0;
+
+err_gate:
+	irqroute_gate_unregister(r);
+err_free:
+	kfree(r);
+	clear_bit(index, ir->pending);
+err_irqfd:
+	eventfd_ctx_put(irqfd);
+	fput(irqfd_file);
+err_trigger:
+	eventfd_ctx_put(trigger);
+	fput(trigger_file);
+	return ret;
+}
+
+/**
+ * irqroute_route_free - stop a route and release everything it holds
+ * @r: a route no longer in ir->routes
+ *
+ * No callback of the route runs after this returns. Needs no KVM ioctl:
+ * dropping the private eventfd makes KVM release the irqfd, and the GSI's
+ * stale MSI leaves KVM's table at the next commit (nothing can signal it).
+ * Context: process context.
+ */
+void irqroute_route_free(struct irqroute_route *r)
+{
+	struct irqroute *ir = r->ir;
+
+	irqroute_gate_unregister(r);
+	if (r->committed.valid)
+		ir->dirty = true;
+	eventfd_ctx_put(r->irqfd);
+	fput(r->irqfd_file);
+	eventfd_ctx_put(r->trigger);
+	clear_bit(r->index, ir->mask);
+	clear_bit(r->index, ir->pending);
+	kfree(r);
+}
+
+int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op)
+{
+	struct irqroute_route *r;
+	int ret;
+
+	ret = irqroute_route_op_get(ir, op, 0, &r);
+	if (ret)
+		return ret;
+	ir->routes[r->index] = NULL;
+	ir->nr_live--;
+	irqroute_route_free(r);
+	return 0;
+}
+
+int irqroute_set_msi(struct irqroute *ir, struct irqroute_msi *arg)
+{
+	struct irqroute_route *r;
+
+	if (arg->flags & ~IRQROUTE_MSI_F_VALID || arg->__reserved)
+		return -EINVAL;
+	if (!(arg->flags & IRQROUTE_MSI_F_DEVID) && arg->devid)
+		return -EINVAL;
+	r = irqroute_route_get(ir, arg->index);
+	if (IS_ERR(r))
+		return PTR_ERR(r);
+
+	r->staged = (struct irqroute_msi_cfg){
+		.valid = true,
+		.flags = arg->flags & IRQROUTE_MSI_F_DEVID ?
+			 KVM_MSI_VALID_DEVID : 0,
+		.address_lo = arg->address_lo,
+		.address_hi = arg->address_hi,
+		.data = arg->data,
+		.devid = arg->devid,
+	};
+	if (arg->flags & IRQROUTE_MSI_F_DEFER)
+		return 0;
+	return irqroute_commit(ir, false);
+}
+
+int irqroute_clear_msi(struct irqroute *ir, struct irqroute_route_op *op)
+{
+	struct irqroute_route *r;
+	int ret;
+
+	ret = irqroute_route_op_get(ir, op, IRQROUTE_MSI_F_DEFER, &r);
+	if (ret)
+		return ret;
+	r->staged = (struct irqroute_msi_cfg){ .valid = false };
+	if (op->flags & IRQROUTE_MSI_F_DEFER)
+		return 0;
+	return irqroute_commit(ir, false);
+}
+
+int irqroute_mask(struct irqroute *ir, struct irqroute_route_op *op)
+{
+	struct irqroute_route *r;
+	int ret;
+
+	ret = irqroute_route_op_get(ir, op, 0, &r);
+	if (!ret)
+		set_bit(r->index, ir->mask);
+	return ret;
+}
+
+int irqroute_unmask(struct irqroute *ir, struct irqroute_route_op *op)
+{
+	struct irqroute_route *r;
+	int ret;
+
+	ret = irqroute_route_op_get(ir, op, 0, &r);
+	if (!ret)
+		irqroute_route_unmask(r);
+	return ret;
+}
+
+int irqroute_consume_pending(struct irqroute *ir,
+			     struct irqroute_route_op *op)
+{
+	struct irqroute_route *r;
+	int ret;
+
+	ret = irqroute_route_op_get(ir, op, 0, &r);
+	if (!ret)
+		op->result = test_and_clear_bit(r->index, ir->pending);
+	return ret;
+}

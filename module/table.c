@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * irqroute: the VM's GSI routing table, owned by the attachment.
+ *
+ * KVM_SET_GSI_ROUTING replaces the whole table, so the module is its only
+ * writer after attach: every commit sends the x86 defaults (optional), the
+ * VMM's base routes and the MSI of every route that has one.
+ *
+ * A commit changes what a route's hand-off reaches, so it is ordered with
+ * the gate: a route losing its MSI stops delivering before the table
+ * changes; a route gaining one starts delivering (and delivers what is
+ * pending) after it.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "irqroute.h"
+
+static bool irqroute_msi_cfg_equal(const struct irqroute_msi_cfg *a,
+				   const struct irqroute_msi_cfg *b)
+{
+	if (a->valid != b->valid)
+		return false;
+	return !a->valid ||
+	       (a->flags == b->flags && a->address_lo == b->address_lo &&
+		a->address_hi == b->address_hi && a->data == b->data &&
+		a->devid == b->devid);
+}
+
+static bool irqroute_route_changed(const struct irqroute_route *r)
+{
+	return !irqroute_msi_cfg_equal(&r->staged, &r->committed);
+}
+
+/* KVM's default x86 table (arch/x86/kvm/irq_comm.c): PIC and IOAPIC pins. */
+static u32 irqroute_x86_defaults(struct kvm_irq_routing_entry *e)
+{
+	u32 gsi, n = 0;
+
+	for (gsi = 0; gsi < 24; gsi++) {
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi },
+		};
+		if (gsi >= 16)
+			continue;
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = {
+				.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+						     KVM_IRQCHIP_PIC_SLAVE,
+				.pin = gsi % 8,
+			},
+		};
+	}
+	return n;
+}
+
+static u32 irqroute_nr_defaults(struct irqroute *ir)
+{
+	return ir->flags & IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES ?
+	       IRQROUTE_X86_DEFAULT_ENTRIES : 0;
+}
+
+/* Write the staged table into the table buffer. */
+static void irqroute_table_build(struct irqroute *ir)
+{
+	struct kvm_irq_routing *t = ir->table;
+	struct kvm_irq_routing_entry *e = t->entries;
+	u32 i, n;
+
+	n = irqroute_nr_defaults(ir) ? irqroute_x86_defaults(e) : 0;
+	memcpy(e + n, ir->base, ir->nr_base * sizeof(*e));
+	n += ir->nr_base;
+
+	for (i = 0; i < ir->nr_routes; i++) {
+		struct irqroute_route *r = ir->routes[i];
+
+		if (!r || !r->staged.valid)
+			continue;
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = r->gsi,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.flags = r->staged.flags,
+			.u.msi = {
+				.address_lo = r->staged.address_lo,
+				.address_hi = r->staged.address_hi,
+				.data = r->staged.data,
+				.devid = r->staged.devid,
+			},
+		};
+	}
+	t->nr = n;
+	t->flags = 0;
+}
+
+/**
+ * irqroute_commit - send the staged table to KVM if anything changed
+ * @ir: the attachment
+ * @force: send it even if no route changed (base routes did)
+ *
+ * On failure KVM keeps its previous table, and so do the routes: every
+ * staged change is dropped.
+ * Context: ir->lock held, current->mm == ir->mm.
+ * Return: 0 or KVM's negative errno.
+ */
+int irqroute_commit(struct irqroute *ir, bool force)
+{
+	struct irqroute_route *r;
+	bool changed = force || ir->dirty;
+	u32 i;
+	int ret;
+
+	for (i = 0; i < ir->nr_routes && !changed; i++)
+		changed = ir->routes[i] && irqroute_route_changed(ir->routes[i]);
+	if (!changed) {
+		ir->stats.commits_skipped++;
+		return 0;
+	}
+
+	for (i = 0; i < ir->nr_routes; i++) {
+		r = ir->routes[i];
+		if (r && r->committed.valid && !r->staged.valid)
+			irqroute_route_msi_off(r);
+	}
+
+	irqroute_table_build(ir);
+	ret = irqroute_table_ioctl(ir, KVM_SET_GSI_ROUTING, 0);
+
+	for (i = 0; i < ir->nr_routes; i++) {
+		bool had_msi;
+
+		r = ir->routes[i];
+		if (!r || !irqroute_route_changed(r))
+			continue;
+		if (ret)
+			r->staged = r->committed;
+		had_msi = r->committed.valid;
+		r->committed = r->staged;
+		/* Also undoes irqroute_route_msi_off() after a failure. */
+		if (r->committed.valid && (!had_msi || ret))
+			irqroute_route_msi_on(r);
+	}
+	if (ret)
+		return ret;
+	ir->dirty = false;
+	ir->stats.commits++;
+	return 0;
+}
+
+/**
+ * irqroute_set_base_routes - IRQROUTE_SET_BASE_ROUTES
+ * @ir: the attachment
+ * @arg: the request
+ *
+ * Context: ir->lock held, current->mm == ir->mm.
+ */
+int irqroute_set_base_routes(struct irqroute *ir,
+			     struct irqroute_base_routes *arg)
+{
+	struct kvm_irq_routing_entry *old = ir->base, *e = NULL;
+	u32 old_nr = ir->nr_base, i, max;
+	int ret;
+
+	if (arg->flags || arg->__reserved)
+		return -EINVAL;
+	max = IRQROUTE_MAX_ROUTES - ir->nr_routes - irqroute_nr_defaults(ir);
+	if (arg->nr > max)
+		return -EINVAL;
+
+	if (arg->nr) {
+		e = vmemdup_user(u64_to_user_ptr(arg->entries),
+				 array_size(arg->nr, sizeof(*e)));
+		if (IS_ERR(e))
+			return PTR_ERR(e);
+	}
+	for (i = 0; i < arg->nr; i++) {
+		if (e[i].gsi >= IRQROUTE_MAX_ROUTES ||
+		    (e[i].gsi >= ir->gsi_base &&
+		     e[i].gsi - ir->gsi_base < ir->nr_routes)) {
+			kvfree(e);
+			return -EINVAL;
+		}
+	}
+
+	ir->base = e;
+	ir->nr_base = arg->nr;
+	ret = irqroute_commit(ir, true);
+	if (ret) {
+		ir->base = old;
+		ir->nr_base = old_nr;
+		kvfree(e);
+		return ret;
+	}
+	kvfree(old);
+	return 0;
+}
+
+int irqroute_table_init(struct irqroute *ir)
+{
+	ir->base = NULL;
+	ir->nr_base = 0;
+	ir->dirty = true;
+	return 0;
+}
+
+void irqroute_table_free(struct irqroute *ir)
+{
+	kvfree(ir->base);
+	ir->base = NULL;
+	ir->nr_base = 0;
+}
