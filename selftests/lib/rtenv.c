@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 
 #include "rtenv.h"
 
@@ -93,4 +96,35 @@ int rt_stats(struct irqroute *ir, struct irqroute_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
 	return irqroute_get_stats(ir, st);
+}
+
+void rt_msi_entry(struct kvm_irq_routing_entry *e, uint32_t gsi,
+		  unsigned int vcpu, unsigned int vector)
+{
+	uint64_t address = guest_msi_address(vcpu);
+
+	memset(e, 0, sizeof(*e));
+	e->gsi = gsi;
+	e->type = KVM_IRQ_ROUTING_MSI;
+	e->u.msi.address_lo = (uint32_t)address;
+	e->u.msi.address_hi = (uint32_t)(address >> 32);
+	e->u.msi.data = vector;
+}
+
+int rt_raw_irqfd(const struct guest *g, uint32_t gsi, int *efd)
+{
+	struct kvm_irqfd irqfd = { .gsi = gsi };
+	int fd, ret;
+
+	fd = eventfd(0, EFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	irqfd.fd = fd;
+	if (ioctl(guest_vm_fd(g), KVM_IRQFD, &irqfd)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	*efd = fd;
+	return 0;
 }

@@ -53,6 +53,15 @@ int rt_set_msi(struct irqroute_route *r, unsigned int vcpu,
 /* Signals the route's trigger eventfd. 0 or -errno. */
 int rt_signal(const struct irqroute_route *r);
 
+/*
+ * Raw KVM paths, beside irqroute: an MSI routing entry for base routes,
+ * and a KVM irqfd (a new eventfd bound with KVM_IRQFD to @gsi, returned
+ * in @efd). 0 or -errno.
+ */
+void rt_msi_entry(struct kvm_irq_routing_entry *e, uint32_t gsi,
+		  unsigned int vcpu, unsigned int vector);
+int rt_raw_irqfd(const struct guest *g, uint32_t gsi, int *efd);
+
 /* irqroute_get_stats() into @st; 0 or -errno. */
 int rt_stats(struct irqroute *ir, struct irqroute_stats *st);
 
