@@ -60,10 +60,11 @@ struct irqroute_info {
 	__u32 msi_flags;
 	__u32 __reserved;
 };
+
 #define IRQROUTE_GET_INFO	_IOWR(IRQROUTE_TYPE, 0x00, struct irqroute_info)
 
 /* Seed the base routes with KVM's x86 default table (GSI 0-23: PIC, IOAPIC). */
-#define IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES	(1U << 0)
+#define IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES	0x1
 #define IRQROUTE_ATTACH_F_VALID			(IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES)
 
 /**
@@ -92,6 +93,7 @@ struct irqroute_attach {
 	__u32 shm_size;
 	__u32 __reserved[2];
 };
+
 #define IRQROUTE_ATTACH		_IOWR(IRQROUTE_TYPE, 0x01, struct irqroute_attach)
 
 /**
@@ -114,6 +116,7 @@ struct irqroute_base_routes {
 	__u32 __reserved;
 	__u64 entries;
 };
+
 #define IRQROUTE_SET_BASE_ROUTES _IOW(IRQROUTE_TYPE, 0x02, struct irqroute_base_routes)
 
 /**
@@ -128,6 +131,7 @@ struct irqroute_commit {
 	__u32 size;
 	__u32 flags;
 };
+
 #define IRQROUTE_COMMIT		_IOW(IRQROUTE_TYPE, 0x03, struct irqroute_commit)
 
 /**
@@ -156,12 +160,13 @@ struct irqroute_route_create {
 	__u32 gsi;
 	__u32 __reserved[2];
 };
+
 #define IRQROUTE_ROUTE_CREATE	_IOWR(IRQROUTE_TYPE, 0x10, struct irqroute_route_create)
 
 /* Stage the change; it takes effect at the next IRQROUTE_COMMIT. */
-#define IRQROUTE_MSI_F_DEFER	(1U << 0)
+#define IRQROUTE_MSI_F_DEFER	0x1
 /* @devid is valid (arm64 GICv3 ITS); KVM decides whether it supports it. */
-#define IRQROUTE_MSI_F_DEVID	(1U << 1)
+#define IRQROUTE_MSI_F_DEVID	0x2
 #define IRQROUTE_MSI_F_VALID	(IRQROUTE_MSI_F_DEFER | IRQROUTE_MSI_F_DEVID)
 
 /**
@@ -189,6 +194,7 @@ struct irqroute_msi {
 	__u32 devid;
 	__u32 __reserved;
 };
+
 #define IRQROUTE_SET_MSI	_IOW(IRQROUTE_TYPE, 0x11, struct irqroute_msi)
 
 /**
@@ -212,6 +218,7 @@ struct irqroute_route_op {
 	__u32 index;
 	__u32 result;
 };
+
 #define IRQROUTE_ROUTE_DESTROY	_IOW(IRQROUTE_TYPE, 0x12, struct irqroute_route_op)
 #define IRQROUTE_CLEAR_MSI	_IOW(IRQROUTE_TYPE, 0x13, struct irqroute_route_op)
 #define IRQROUTE_MASK		_IOW(IRQROUTE_TYPE, 0x14, struct irqroute_route_op)
@@ -242,6 +249,7 @@ struct irqroute_stats {
 	__u64 commits_skipped;
 	__u64 feedback;
 };
+
 #define IRQROUTE_GET_STATS	_IOWR(IRQROUTE_TYPE, 0x04, struct irqroute_stats)
 
 /*
