@@ -65,7 +65,7 @@ __irqroute_export bool irqroute_consume_pending(struct irqroute_route *r)
 
 __irqroute_export bool irqroute_pending(const struct irqroute_route *r)
 {
-	/* seq_cst: ordered after the caller's earlier operations on the page. */
+	/* seq_cst: ordered after the caller's earlier accesses to the page */
 	return __atomic_load_n(r->pending_word, __ATOMIC_SEQ_CST) & r->bit;
 }
 
