@@ -16,8 +16,10 @@
  * after irqroute_detach().
  *
  * Processes: an attachment belongs to the process that made it, the one
- * that owns the KVM VM. Its shared page is not inherited across fork(), so
- * a child must not use any handle; it may only close its descriptors.
+ * that owns the KVM VM. In a child after fork() the calls that act on it
+ * fail with -EPERM (the shared page is not inherited; consume_pending and
+ * pending return false) and irqroute_detach() only releases the child's
+ * copies.
  */
 #ifndef IRQROUTE_H
 #define IRQROUTE_H

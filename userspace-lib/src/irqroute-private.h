@@ -9,6 +9,7 @@
 #define IRQROUTE_PRIVATE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/irqroute.h>
@@ -116,6 +117,9 @@ irqroute_route_of(struct irqroute_list *node)
 /* attach.c */
 int __irqroute_shm_validate(const void *shm, size_t shm_size,
 			    uint32_t gsi_base, uint32_t nr_routes);
+
+/* pba.c */
+extern bool __irqroute_forked;
 
 /* routes.c */
 void __irqroute_route_init(struct irqroute *ir, struct irqroute_route *r,

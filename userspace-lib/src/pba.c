@@ -16,11 +16,31 @@
  * delivers, so an edge is delivered once or stays pending, never lost.
  */
 #include <errno.h>
+#include <pthread.h>
 
 #include "irqroute-private.h"
 
+/*
+ * Set in the child after fork(). The shared page is not inherited
+ * (VM_DONTCOPY) and the attachment belongs to the parent: the child gets
+ * -EPERM, as the kernel answers its ioctls, rather than a SIGSEGV.
+ */
+bool __irqroute_forked;
+
+static void irqroute_atfork_child(void)
+{
+	__irqroute_forked = true;
+}
+
+__attribute__((constructor)) static void irqroute_pba_init(void)
+{
+	pthread_atfork(NULL, NULL, irqroute_atfork_child);
+}
+
 __irqroute_export int irqroute_mask(struct irqroute_route *r)
 {
+	if (__irqroute_forked)
+		return -EPERM;
 	/*
 	 * Full barrier: the mask bit is visible to the gate before any later
 	 * access to the page, so a later consume_pending sees every signal
@@ -32,6 +52,8 @@ __irqroute_export int irqroute_mask(struct irqroute_route *r)
 
 __irqroute_export int irqroute_unmask(struct irqroute_route *r)
 {
+	if (__irqroute_forked)
+		return -EPERM;
 	/*
 	 * Full barrier: the mask bit is clear before the pending bit is read
 	 * below. Pairs with the gate's "set pending; full barrier; read mask":
@@ -55,6 +77,8 @@ __irqroute_export int irqroute_unmask(struct irqroute_route *r)
 
 __irqroute_export bool irqroute_consume_pending(struct irqroute_route *r)
 {
+	if (__irqroute_forked)
+		return false;
 	/*
 	 * Full barrier, atomic test-and-clear: races with the kernel's own
 	 * test-and-clear (gate, unmask); exactly one of them sees the bit.
@@ -65,6 +89,8 @@ __irqroute_export bool irqroute_consume_pending(struct irqroute_route *r)
 
 __irqroute_export bool irqroute_pending(const struct irqroute_route *r)
 {
+	if (__irqroute_forked)
+		return false;
 	/* seq_cst: ordered after the caller's earlier accesses to the page */
 	return __atomic_load_n(r->pending_word, __ATOMIC_SEQ_CST) & r->bit;
 }

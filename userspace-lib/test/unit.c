@@ -335,6 +335,8 @@ static int run_strict(void (*fn)(void *), void *arg)
 	if (pid < 0)
 		return -1;
 	if (!pid) {
+		/* The page is shared with this child: act as the parent. */
+		__irqroute_forked = false;
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT))
 			_exit(2);
 		fn(arg);
@@ -387,6 +389,36 @@ static bool test_no_syscall(void)
 	/* The control: the same child dies when a real ioctl is made. */
 	CHECK(run_strict(strict_unmask_pending, &r) == 128 + SIGKILL);
 	fake_reset();
+	free(ir);
+	return true;
+}
+
+/* In a child after fork() the page ops refuse instead of faulting. */
+static bool test_forked_child(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route r;
+	int status;
+	pid_t pid;
+
+	__irqroute_route_init(ir, &r, 8);
+	*r.pending_word |= r.bit;
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		/* Unmap it as VM_DONTCOPY would: any access faults. */
+		munmap(ir->shm, ir->shm_size);
+		_exit(irqroute_mask(&r) == -EPERM &&
+		      irqroute_unmask(&r) == -EPERM &&
+		      !irqroute_consume_pending(&r) &&
+		      !irqroute_pending(&r) ? 0 : 1);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The parent is unaffected. */
+	CHECK(irqroute_pending(&r));
+	CHECK(irqroute_mask(&r) == 0);
 	free(ir);
 	return true;
 }
@@ -605,6 +637,7 @@ static const struct {
 	{ "neighbour_bits", test_neighbour_bits },
 	{ "unmask_pending_ioctl", test_unmask_pending_ioctl },
 	{ "no_syscall", test_no_syscall },
+	{ "forked_child", test_forked_child },
 	{ "set_msi", test_set_msi },
 	{ "batch", test_batch },
 	{ "ioctl_forms", test_ioctl_forms },
