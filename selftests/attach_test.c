@@ -143,10 +143,11 @@ TEST_F(unattached, ops_before_attach)
 						 NULL, NULL));
 	EXPECT_EQ(-ENODEV, __irqroute_set_msi(self->fd, 0, TEST_MSI_ADDR_LO,
 					      TEST_MSI_DATA, 0));
-	for (i = 0; i < ARRAY_SIZE(route_ops); i++)
+	for (i = 0; i < ARRAY_SIZE(route_ops); i++) {
 		EXPECT_EQ(-ENODEV, __irqroute_route_op(self->fd, route_ops[i],
 						       0, 0, NULL))
 			TH_LOG("route op %u", i);
+	}
 	EXPECT_EQ(-ENODEV, __irqroute_get_stats(self->fd, &st));
 
 	errno = 0;
@@ -544,12 +545,13 @@ TEST_F(unattached, range_refused)
 	};
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(bad); i++)
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		EXPECT_EQ(-EINVAL, __irqroute_attach(self->fd, self->vm,
 						     bad[i].gsi_base, bad[i].nr,
 						     bad[i].flags, NULL))
 			TH_LOG("gsi_base %u nr_routes %u flags %#x",
 			       bad[i].gsi_base, bad[i].nr, bad[i].flags);
+	}
 	assert_attach_works(_metadata, self->fd, self->vm);
 }
 
@@ -743,8 +745,9 @@ TEST_F(unattached, size_long_zero_tail)
 	ASSERT_EQ(0, __irqroute_ioctl(self->fd, IRQROUTE_ATTACH, &l));
 	ASSERT_EQ(self->info.shm_size, l.a.shm_size);
 	/* The kernel writes back only what it knows. */
-	for (i = 0; i < sizeof(l.tail); i++)
+	for (i = 0; i < sizeof(l.tail); i++) {
 		ASSERT_EQ(0, l.tail[i]);
+	}
 	ASSERT_EQ(sizeof(l), l.a.size);
 }
 
