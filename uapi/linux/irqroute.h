@@ -126,6 +126,9 @@ struct irqroute_base_routes {
  *
  * Commits the MSI changes staged with IRQROUTE_MSI_F_DEFER in one routing
  * table update. A commit that would change nothing does not reach KVM.
+ * Any commit (this one, or a SET_MSI/CLEAR_MSI without DEFER) sends every
+ * staged change. If KVM refuses the table, KVM keeps its previous table,
+ * every staged change is dropped, and KVM's errno is returned.
  */
 struct irqroute_commit {
 	__u32 size;
@@ -273,6 +276,8 @@ struct irqroute_stats {
  *    pending bit; if it is set, call IRQROUTE_UNMASK, which delivers it.
  *    Without that call the interrupt stays pending, never lost.
  * The kernel reads only a route's own bits and never trusts the header.
+ * The module is built for 64-bit kernels only, where the kernel's bitops on
+ * unsigned long are exactly these __u64 words.
  */
 #define IRQROUTE_SHM_MAGIC		0x49525154	/* "IRQT" */
 #define IRQROUTE_SHM_VERSION		1
