@@ -58,7 +58,8 @@ module-%:
 	@rsync -a --delete --exclude='*.o' --exclude='.*.cmd' \
 		--exclude='*.mod' --exclude='*.mod.c' --exclude='*.ko' \
 		$(MODULE_SRCS) $(BUILD)/$*/src/
-	$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$*/src -j$(JOBS) modules
+	$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$*/src \
+		$(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS)) modules
 	@cp $(BUILD)/$*/src/irqroute.ko $(BUILD)/$*/irqroute.ko
 	@echo "  MODULE  build/$*/irqroute.ko"
 
@@ -72,8 +73,10 @@ selftests: lib
 
 examples: lib
 	$(need_env)
-	$(MAKE) -C examples O=$(BUILD)/examples LINUX_SRC=$(LINUX_SRC) \
-		LIBIRQROUTE=$(BUILD)/lib
+	@if [ -f examples/Makefile ]; then \
+		$(MAKE) -C examples O=$(BUILD)/examples LINUX_SRC=$(LINUX_SRC) \
+			LIBIRQROUTE=$(BUILD)/lib; \
+	else echo "  SKIP    examples (no examples/Makefile yet)"; fi
 
 bench: lib
 	@if [ -f bench/Makefile ]; then \

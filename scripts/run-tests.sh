@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The whole test matrix, on a Debian 12 machine, as root:
+#   setup (cached after the first run), build (module for 6.1 and 6.12,
+#   library, selftests, examples), lint, then the selftests in a VM on
+#   each kernel. Ends with one line "N passed, N failed": the kselftest
+#   cases of both kernels plus the VM's rmmod and kernel-log checks, plus
+#   one case for the lint step.
+#
+# Environment: IRQROUTE_SKIP_SETUP=1 (cache already filled),
+#              IRQROUTE_SKIP_LINT=1, IRQROUTE_KERNELS="6.1 6.12" (subset).
+
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
+cd "$ROOT" || exit 2
+
+T0=$(date +%s)
+TIMES=()
+phase_done() { TIMES+=("$1 $(($(date +%s) - $2))s"); }
+
+PASSED=0
+FAILED=0
+summary() {
+	echo
+	echo "=== timings: ${TIMES[*]} total $(($(date +%s) - T0))s"
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
+	exit $?
+}
+
+# --- setup --------------------------------------------------------------------
+t=$(date +%s)
+if [ "${IRQROUTE_SKIP_SETUP:-0}" != 1 ]; then
+	if [ "$(id -u)" = 0 ]; then
+		"$ROOT/scripts/setup-host.sh" || { FAILED=1; summary; }
+	elif [ ! -f "$CACHE/env.sh" ]; then
+		echo "run-tests: run as root (or run scripts/setup-host.sh as root first)" >&2
+		FAILED=1
+		summary
+	fi
+fi
+# shellcheck disable=SC1091
+. "$CACHE/env.sh" || { FAILED=1; summary; }
+phase_done setup "$t"
+
+# --- build --------------------------------------------------------------------
+t=$(date +%s)
+echo "=== build"
+if ! make -j"$(nproc)" all >"$ROOT/build.log" 2>&1; then
+	cat "$ROOT/build.log"
+	echo "run-tests: build failed (log above)"
+	FAILED=1
+	summary
+fi
+mkdir -p "$ROOT/build/logs"
+mv "$ROOT/build.log" "$ROOT/build/logs/build.log"
+echo "build ok (log: build/logs/build.log)"
+phase_done build "$t"
+
+# --- lint -------------------------------------------------------------------
+if [ "${IRQROUTE_SKIP_LINT:-0}" != 1 ]; then
+	t=$(date +%s)
+	if "$ROOT/scripts/lint.sh"; then
+		PASSED=$((PASSED + 1))
+	else
+		echo "not ok - lint (counted as one failed case)"
+		FAILED=$((FAILED + 1))
+	fi
+	phase_done lint "$t"
+fi
+
+# --- selftests in the VMs ---------------------------------------------------
+kernels=()
+for k in ${IRQROUTE_KERNELS:-6.1 6.12}; do
+	case $k in
+	6.1) kernels+=("$KVER_61") ;;
+	6.12) kernels+=("$KVER_612") ;;
+	*) kernels+=("$k") ;;
+	esac
+done
+for kver in "${kernels[@]}"; do
+	t=$(date +%s)
+	echo
+	echo "=== selftests on $kver"
+	"$ROOT/scripts/vm-run.sh" --kver "$kver" --mode test
+	result=$ROOT/build/logs/$kver-test.result
+	if [ -f "$result" ]; then
+		read -r p f <"$result"
+	else
+		p=0 f=1
+	fi
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	echo "=== $kver: $p passed, $f failed"
+	phase_done "vm-${kver%.*-amd64}" "$t"
+done
+
+summary
