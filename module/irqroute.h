@@ -140,7 +140,6 @@ struct irqroute_counters {
  *	staged MSIs (a destroyed route's MSI is still in it)
  * @shm: kernel address of the shared page. The bitmaps are accessed with
  *	atomic bitops only; nothing else in the page is ever read back.
- * @shm_page: the shared page
  * @mask: mask bitmap inside @shm
  * @pending: pending bitmap inside @shm
  * @table: kernel address of the table buffer, where commits build the
@@ -167,7 +166,6 @@ struct irqroute {
 	u32 nr_base;
 	bool dirty;
 	void *shm;
-	struct page *shm_page;
 	unsigned long *mask;
 	unsigned long *pending;
 	void *table;

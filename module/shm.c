@@ -12,16 +12,14 @@
 int irqroute_shm_init(struct irqroute *ir)
 {
 	struct irqroute_shm_header *hdr;
-	struct page *page;
 
 	BUILD_BUG_ON(IRQROUTE_SHM_PENDING_OFFSET + IRQROUTE_MAX_ROUTES / 8 >
 		     PAGE_SIZE);
 	BUILD_BUG_ON(sizeof(*hdr) > IRQROUTE_SHM_MASK_OFFSET);
 
-	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	if (!page)
+	ir->shm = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!ir->shm)
 		return -ENOMEM;
-	ir->shm = page_address(page);
 	ir->mask = ir->shm + IRQROUTE_SHM_MASK_OFFSET;
 	ir->pending = ir->shm + IRQROUTE_SHM_PENDING_OFFSET;
 
@@ -32,16 +30,13 @@ int irqroute_shm_init(struct irqroute *ir)
 	hdr->gsi_base = ir->gsi_base;
 	hdr->mask_offset = IRQROUTE_SHM_MASK_OFFSET;
 	hdr->pending_offset = IRQROUTE_SHM_PENDING_OFFSET;
-	ir->shm_page = page;
 	return 0;
 }
 
 /* Mappings hold their own references; the page goes with the last one. */
 void irqroute_shm_free(struct irqroute *ir)
 {
-	if (ir->shm_page)
-		put_page(ir->shm_page);
-	ir->shm_page = NULL;
+	free_page((unsigned long)ir->shm);
 	ir->shm = NULL;
 }
 
@@ -63,5 +58,5 @@ int irqroute_mmap(struct file *file, struct vm_area_struct *vma)
 
 	/* A forked child has no business with the parent's routes. */
 	irqroute_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTCOPY | VM_DONTDUMP, 0);
-	return vm_insert_page(vma, vma->vm_start, ir->shm_page);
+	return vm_insert_page(vma, vma->vm_start, virt_to_page(ir->shm));
 }
