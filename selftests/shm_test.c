@@ -166,7 +166,7 @@ TEST_F(shm, bitmaps_are_live)
 {
 	const uint32_t want[] = { 0, 63, 64, 127, 129 };
 	int trigger_of[NR_ROUTES];
-	uint32_t i, index, result;
+	uint32_t i, index = 0, result;
 	void *a, *b;
 	int trig;
 
