@@ -17,7 +17,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
 BUILD=$ROOT/build
-KVER="" MODE=test TIMEOUT="" TEST_TIMEOUT=600 ONLY="" APPEND=""
+KVER="" MODE=test TIMEOUT="" TEST_TIMEOUT=300 ONLY="" APPEND=""
 
 die() { echo "vm-run: ERROR: $*" >&2; exit 2; }
 
@@ -36,7 +36,7 @@ done
 case $MODE in test | demo | bench) ;; *) die "bad --mode $MODE" ;; esac
 # Whole-VM limit: tests are bounded one by one, this bounds everything else.
 [ -n "$TIMEOUT" ] || case $MODE in
-	test) TIMEOUT=1200 ;;
+	test) TIMEOUT=2400 ;;
 	*) TIMEOUT=600 ;;
 	esac
 
