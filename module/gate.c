@@ -33,6 +33,15 @@
 #include "irqroute.h"
 
 /*
+ * The hand-off runs in hard-IRQ context with interrupts disabled and
+ * relies on it (the feedback guard below is per CPU). On PREEMPT_RT the
+ * eventfd lock sleeps and irq_works run in threads.
+ */
+#ifdef CONFIG_PREEMPT_RT
+#error "irqroute does not support PREEMPT_RT kernels"
+#endif
+
+/*
  * Set while a hand-off signals KVM's eventfd on this CPU (interrupts are
  * disabled there). A gate that runs inside it was reached through an
  * eventfd that is both some route's private irqfd and a trigger: a loop
@@ -236,15 +245,19 @@ void irqroute_route_msi_off(struct irqroute_route *r)
 /**
  * irqroute_route_unmask - the kernel side of unmask
  * @r: the route
+ * @clear_mask: clear the mask bit first; false when the VMM already
+ *	cleared it in the shared page and only asks for the pending
+ *	interrupt, so that a mask set since then by another thread stands
  *
  * Context: process context, ir->lock held.
  */
-void irqroute_route_unmask(struct irqroute_route *r)
+void irqroute_route_unmask(struct irqroute_route *r, bool clear_mask)
 {
-	clear_bit(r->index, r->ir->mask);
-	/* Order the mask bit before reading MSI state and pending. */
-	smp_mb__after_atomic();
-	if (test_bit(IRQROUTE_ROUTE_MSI, &r->state) &&
+	if (clear_mask)
+		clear_bit(r->index, r->ir->mask);
+	/* Order the mask bit (ours, or the VMM's) before reading the rest. */
+	smp_mb();
+	if (irqroute_route_deliverable(r) &&
 	    test_and_clear_bit(r->index, r->ir->pending))
 		irqroute_route_fire(r);
 }

@@ -36,7 +36,8 @@ struct file;
 struct mm_struct;
 struct page;
 
-/* Entries of KVM's default x86 routing table (GSI 0-15 twice, 16-23 once). */
+/* KVM's default x86 routing table: GSIs 0-23, 0-15 on two irqchips. */
+#define IRQROUTE_X86_DEFAULT_GSIS	24
 #define IRQROUTE_X86_DEFAULT_ENTRIES	40
 
 /* Bits of irqroute_route.state. */
@@ -188,6 +189,7 @@ size_t irqroute_table_irqfd_off(void);
 int irqroute_set_base_routes(struct irqroute *ir,
 			     struct irqroute_base_routes *arg);
 int irqroute_commit(struct irqroute *ir, bool force);
+int irqroute_commit_staged(struct irqroute *ir);
 int irqroute_table_init(struct irqroute *ir);
 void irqroute_table_free(struct irqroute *ir);
 
@@ -208,7 +210,7 @@ int irqroute_gate_register(struct irqroute_route *r, struct file *trigger);
 void irqroute_gate_unregister(struct irqroute_route *r);
 void irqroute_route_msi_on(struct irqroute_route *r);
 void irqroute_route_msi_off(struct irqroute_route *r);
-void irqroute_route_unmask(struct irqroute_route *r);
+void irqroute_route_unmask(struct irqroute_route *r, bool clear_mask);
 
 /* shm.c: the shared page */
 int irqroute_shm_init(struct irqroute *ir);

@@ -83,7 +83,7 @@ static int irqroute_ioctl_commit(struct irqroute *ir, void *arg)
 
 	if (c->flags)
 		return -EINVAL;
-	return irqroute_commit(ir, false);
+	return irqroute_commit_staged(ir);
 }
 
 static int irqroute_ioctl_create(struct irqroute *ir, void *arg)
@@ -235,11 +235,20 @@ static long irqroute_ioctl(struct file *file, unsigned int cmd,
 		return -EFAULT;
 	if (usize < op->min_size)
 		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
 	ret = copy_struct_from_user(&buf, op->size, uarg, usize);
 	if (ret)
 		return ret;
+	/*
+	 * An ioctl that returns data must be able to: find out before it
+	 * consumes a pending bit or creates a route the caller cannot learn of.
+	 */
+	if ((_IOC_DIR(op->cmd) & _IOC_READ) && put_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
 
-	mutex_lock(&ir->lock);
+	if (mutex_lock_killable(&ir->lock))
+		return -EINTR;
 	ret = irqroute_ioctl_check(ir, op->needs);
 	if (!ret)
 		ret = op->fn(ir, &buf);

@@ -177,8 +177,29 @@ int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op)
 	return 0;
 }
 
+/*
+ * Stage @cfg for @r and commit unless deferred. If KVM refuses the table,
+ * only this call's change is dropped; other staged changes wait for
+ * IRQROUTE_COMMIT.
+ */
+static int irqroute_route_stage(struct irqroute_route *r,
+				const struct irqroute_msi_cfg *cfg, bool defer)
+{
+	struct irqroute_msi_cfg old = r->staged;
+	int ret;
+
+	r->staged = *cfg;
+	if (defer)
+		return 0;
+	ret = irqroute_commit(r->ir, false);
+	if (ret)
+		r->staged = old;
+	return ret;
+}
+
 int irqroute_set_msi(struct irqroute *ir, struct irqroute_msi *arg)
 {
+	struct irqroute_msi_cfg cfg;
 	struct irqroute_route *r;
 
 	if (arg->flags & ~IRQROUTE_MSI_F_VALID || arg->__reserved)
@@ -189,7 +210,7 @@ int irqroute_set_msi(struct irqroute *ir, struct irqroute_msi *arg)
 	if (IS_ERR(r))
 		return PTR_ERR(r);
 
-	r->staged = (struct irqroute_msi_cfg){
+	cfg = (struct irqroute_msi_cfg){
 		.valid = true,
 		.flags = arg->flags & IRQROUTE_MSI_F_DEVID ?
 			 KVM_MSI_VALID_DEVID : 0,
@@ -198,23 +219,19 @@ int irqroute_set_msi(struct irqroute *ir, struct irqroute_msi *arg)
 		.data = arg->data,
 		.devid = arg->devid,
 	};
-	if (arg->flags & IRQROUTE_MSI_F_DEFER)
-		return 0;
-	return irqroute_commit(ir, false);
+	return irqroute_route_stage(r, &cfg, arg->flags & IRQROUTE_MSI_F_DEFER);
 }
 
 int irqroute_clear_msi(struct irqroute *ir, struct irqroute_route_op *op)
 {
+	static const struct irqroute_msi_cfg none = { .valid = false };
 	struct irqroute_route *r;
 	int ret;
 
 	ret = irqroute_route_op_get(ir, op, IRQROUTE_MSI_F_DEFER, &r);
 	if (ret)
 		return ret;
-	r->staged = (struct irqroute_msi_cfg){ .valid = false };
-	if (op->flags & IRQROUTE_MSI_F_DEFER)
-		return 0;
-	return irqroute_commit(ir, false);
+	return irqroute_route_stage(r, &none, op->flags & IRQROUTE_MSI_F_DEFER);
 }
 
 int irqroute_mask(struct irqroute *ir, struct irqroute_route_op *op)
@@ -233,9 +250,10 @@ int irqroute_unmask(struct irqroute *ir, struct irqroute_route_op *op)
 	struct irqroute_route *r;
 	int ret;
 
-	ret = irqroute_route_op_get(ir, op, 0, &r);
+	ret = irqroute_route_op_get(ir, op, IRQROUTE_UNMASK_F_PENDING_ONLY, &r);
 	if (!ret)
-		irqroute_route_unmask(r);
+		irqroute_route_unmask(r, !(op->flags &
+					   IRQROUTE_UNMASK_F_PENDING_ONLY));
 	return ret;
 }
 

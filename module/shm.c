@@ -51,6 +51,9 @@ int irqroute_mmap(struct file *file, struct vm_area_struct *vma)
 	/* Pairs with the release in irqroute_attach(): the page is ready. */
 	if (!smp_load_acquire(&ir->attached))
 		return -ENODEV;
+	/* Like the ioctls: only the VMM itself gets at its VM's bits. */
+	if (vma->vm_mm != ir->mm)
+		return -EPERM;
 	if (vma->vm_pgoff != 0 || vma->vm_end - vma->vm_start != PAGE_SIZE)
 		return -EINVAL;
 	if (!(vma->vm_flags & VM_SHARED))

@@ -66,13 +66,20 @@ static u32 irqroute_nr_defaults(struct irqroute *ir)
 	       IRQROUTE_X86_DEFAULT_ENTRIES : 0;
 }
 
-/* Write the staged table into the table buffer. */
-static void irqroute_table_build(struct irqroute *ir)
+/*
+ * Write the staged table into the table buffer, which has room for
+ * IRQROUTE_MAX_ROUTES entries; attach and set_base_routes keep the sum
+ * below that, checked again here where the buffer is written.
+ */
+static int irqroute_table_build(struct irqroute *ir)
 {
 	struct kvm_irq_routing *t = ir->table;
 	struct kvm_irq_routing_entry *e = t->entries;
 	u32 i, n;
 
+	if (WARN_ON_ONCE(irqroute_nr_defaults(ir) + ir->nr_base + ir->nr_routes >
+			 IRQROUTE_MAX_ROUTES))
+		return -EOVERFLOW;
 	n = irqroute_nr_defaults(ir) ? irqroute_x86_defaults(e) : 0;
 	memcpy(e + n, ir->base, ir->nr_base * sizeof(*e));
 	n += ir->nr_base;
@@ -96,6 +103,7 @@ static void irqroute_table_build(struct irqroute *ir)
 	}
 	t->nr = n;
 	t->flags = 0;
+	return 0;
 }
 
 /**
@@ -103,8 +111,8 @@ static void irqroute_table_build(struct irqroute *ir)
  * @ir: the attachment
  * @force: send it even if no route changed (base routes did)
  *
- * On failure KVM keeps its previous table, and so do the routes: every
- * staged change is dropped.
+ * On failure KVM keeps its previous table, and so do the routes; the
+ * staged changes stay staged and the caller decides what to drop.
  * Context: ir->lock held, current->mm == ir->mm.
  * Return: 0 or KVM's negative errno.
  */
@@ -128,8 +136,9 @@ int irqroute_commit(struct irqroute *ir, bool force)
 			irqroute_route_msi_off(r);
 	}
 
-	irqroute_table_build(ir);
-	ret = irqroute_table_ioctl(ir, KVM_SET_GSI_ROUTING, 0);
+	ret = irqroute_table_build(ir);
+	if (!ret)
+		ret = irqroute_table_ioctl(ir, KVM_SET_GSI_ROUTING, 0);
 
 	for (i = 0; i < ir->nr_routes; i++) {
 		bool had_msi;
@@ -137,12 +146,15 @@ int irqroute_commit(struct irqroute *ir, bool force)
 		r = ir->routes[i];
 		if (!r || !irqroute_route_changed(r))
 			continue;
-		if (ret)
-			r->staged = r->committed;
 		had_msi = r->committed.valid;
+		if (ret) {
+			/* KVM kept its table: undo msi_off, keep what is staged. */
+			if (had_msi)
+				irqroute_route_msi_on(r);
+			continue;
+		}
 		r->committed = r->staged;
-		/* Also undoes irqroute_route_msi_off() after a failure. */
-		if (r->committed.valid && (!had_msi || ret))
+		if (r->committed.valid && !had_msi)
 			irqroute_route_msi_on(r);
 	}
 	if (ret)
@@ -150,6 +162,27 @@ int irqroute_commit(struct irqroute *ir, bool force)
 	ir->dirty = false;
 	ir->stats.commits++;
 	return 0;
+}
+
+/**
+ * irqroute_commit_staged - IRQROUTE_COMMIT
+ * @ir: the attachment
+ *
+ * A batch KVM refuses is dropped whole: the routes keep their committed
+ * MSIs, so one bad entry cannot block every later commit.
+ * Context: ir->lock held, current->mm == ir->mm.
+ */
+int irqroute_commit_staged(struct irqroute *ir)
+{
+	u32 i;
+	int ret;
+
+	ret = irqroute_commit(ir, false);
+	for (i = 0; ret && i < ir->nr_routes; i++) {
+		if (ir->routes[i])
+			ir->routes[i]->staged = ir->routes[i]->committed;
+	}
+	return ret;
 }
 
 /**
@@ -163,13 +196,14 @@ int irqroute_set_base_routes(struct irqroute *ir,
 			     struct irqroute_base_routes *arg)
 {
 	struct kvm_irq_routing_entry *old = ir->base, *e = NULL;
-	u32 old_nr = ir->nr_base, i, max;
+	u32 old_nr = ir->nr_base, i, used;
 	int ret;
 
 	if (arg->flags || arg->__reserved)
 		return -EINVAL;
-	max = IRQROUTE_MAX_ROUTES - ir->nr_routes - irqroute_nr_defaults(ir);
-	if (arg->nr > max)
+	/* Attach keeps used <= IRQROUTE_MAX_ROUTES. */
+	used = ir->nr_routes + irqroute_nr_defaults(ir);
+	if (arg->nr > IRQROUTE_MAX_ROUTES - used)
 		return -EINVAL;
 
 	if (arg->nr) {

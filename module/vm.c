@@ -144,7 +144,8 @@ static void irqroute_table_buf_destroy(struct irqroute *ir)
 		mmap_read_lock(mm);
 		vma = vma_lookup(mm, ir->table_uaddr);
 		ours = vma && vma->vm_file == ir->table_file &&
-		       vma->vm_start == ir->table_uaddr;
+		       vma->vm_start == ir->table_uaddr &&
+		       vma->vm_end == ir->table_uaddr + ir->table_len;
 		mmap_read_unlock(mm);
 	}
 	if (ours)
@@ -216,6 +217,11 @@ static int irqroute_attach_check(struct irqroute_attach *arg)
 		return -EINVAL;
 	if (!arg->nr_routes || arg->nr_routes > IRQROUTE_MAX_ROUTES ||
 	    arg->gsi_base > IRQROUTE_MAX_ROUTES - arg->nr_routes)
+		return -EINVAL;
+	/* The x86 defaults take GSIs 0-23 and 40 of KVM's table entries. */
+	if ((arg->flags & IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES) &&
+	    (arg->gsi_base < IRQROUTE_X86_DEFAULT_GSIS ||
+	     arg->nr_routes > IRQROUTE_MAX_ROUTES - IRQROUTE_X86_DEFAULT_ENTRIES))
 		return -EINVAL;
 	return 0;
 }

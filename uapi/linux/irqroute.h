@@ -151,8 +151,9 @@ struct irqroute_commit {
  * @gsi: out, the route's GSI (gsi_base + @index)
  * @__reserved: must be 0
  *
- * The route starts unmasked, not pending and without an MSI. Fails with
- * ENOSPC when all nr_routes routes exist.
+ * The route starts unmasked and without an MSI; it is pending only if the
+ * trigger was already signalled. Fails with ENOSPC when all nr_routes
+ * routes exist.
  */
 struct irqroute_route_create {
 	__u32 size;
@@ -203,10 +204,12 @@ struct irqroute_msi {
 /**
  * struct irqroute_route_op - destroy, clear_msi, mask, unmask, consume
  * @size: sizeof(struct irqroute_route_op)
- * @flags: IRQROUTE_MSI_F_DEFER for IRQROUTE_CLEAR_MSI, else 0
+ * @flags: IRQROUTE_MSI_F_DEFER for IRQROUTE_CLEAR_MSI,
+ *	IRQROUTE_UNMASK_F_PENDING_ONLY for IRQROUTE_UNMASK, else 0
  * @index: the route
- * @result: out; IRQROUTE_CONSUME_PENDING: 1 if the pending bit was set
- *	(it is now clear), else 0. Other ioctls: 0.
+ * @result: IRQROUTE_CONSUME_PENDING only (out): 1 if the pending bit was
+ *	set (it is now clear), else 0. The other ioctls neither read nor
+ *	write it.
  *
  * IRQROUTE_ROUTE_DESTROY: unregisters the route and frees its GSI; when it
  *	returns, no callback of the route runs any more.
@@ -221,6 +224,13 @@ struct irqroute_route_op {
 	__u32 index;
 	__u32 result;
 };
+
+/*
+ * IRQROUTE_UNMASK flag: leave the mask bit alone (the VMM cleared it in the
+ * shared page) and only deliver the pending interrupt if the route is
+ * deliverable now. A mask set meanwhile by another thread then stands.
+ */
+#define IRQROUTE_UNMASK_F_PENDING_ONLY	0x1
 
 #define IRQROUTE_ROUTE_DESTROY	_IOW(IRQROUTE_TYPE, 0x12, struct irqroute_route_op)
 #define IRQROUTE_CLEAR_MSI	_IOW(IRQROUTE_TYPE, 0x13, struct irqroute_route_op)
@@ -257,9 +267,10 @@ struct irqroute_stats {
 
 /*
  * The shared page: mmap(NULL, shm_size, PROT_READ | PROT_WRITE, MAP_SHARED,
- * fd, 0) after IRQROUTE_ATTACH. MAP_PRIVATE, any other offset or length,
- * and mapping before attach fail with EINVAL (ENODEV before attach). The
- * mapping is not inherited across fork().
+ * fd, 0) after IRQROUTE_ATTACH, by the VMM process (EPERM otherwise).
+ * MAP_PRIVATE (or MAP_SHARED of an O_RDONLY file, which mmap makes
+ * private), another offset, or a length that is not one page: EINVAL.
+ * Before attach: ENODEV. The mapping is not inherited across fork().
  *
  *   offset 0                         struct irqroute_shm_header
  *   offset IRQROUTE_SHM_MASK_OFFSET    mask bitmap, IRQROUTE_MAX_ROUTES bits
@@ -273,8 +284,9 @@ struct irqroute_stats {
  *  - consume_pending: atomically clear the pending bit, returning its
  *    old value.
  *  - unmask: atomically clear the mask bit (a full barrier), then read the
- *    pending bit; if it is set, call IRQROUTE_UNMASK, which delivers it.
- *    Without that call the interrupt stays pending, never lost.
+ *    pending bit; if it is set, call IRQROUTE_UNMASK with
+ *    IRQROUTE_UNMASK_F_PENDING_ONLY, which delivers it. Without that call
+ *    the interrupt stays pending, never lost.
  * The kernel reads only a route's own bits and never trusts the header.
  * The module is built for 64-bit kernels only, where the kernel's bitops on
  * unsigned long are exactly these __u64 words.

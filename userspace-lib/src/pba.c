@@ -11,8 +11,8 @@
  * The kernel's gate, on a trigger signal, does:
  *	set pending; full barrier; if masked (or no MSI): leave it pending;
  *	else test-and-clear pending and, if it was set, deliver.
- * and IRQROUTE_UNMASK does: clear mask; full barrier; test-and-clear
- * pending and, if it was set, deliver. Whoever wins the test-and-clear
+ * and IRQROUTE_UNMASK does: (clear mask); full barrier; if unmasked with
+ * an MSI, test-and-clear pending and, if it was set, deliver. Whoever wins the test-and-clear
  * delivers, so an edge is delivered once or stays pending, never lost.
  */
 #include <errno.h>
@@ -67,12 +67,14 @@ __irqroute_export int irqroute_unmask(struct irqroute_route *r)
 		return 0;
 
 	/*
-	 * An edge is pending: only the kernel can inject it. The ioctl clears
-	 * the (already clear) mask bit again and test-and-clears pending, so
-	 * if the gate delivered meanwhile nothing is delivered twice.
+	 * An edge is pending: only the kernel can inject it. PENDING_ONLY
+	 * leaves the mask bit as it is now (another thread may have masked
+	 * again); the kernel test-and-clears pending if the route is
+	 * deliverable, so if the gate delivered meanwhile nothing is
+	 * delivered twice.
 	 */
-	return __irqroute_route_op(r->ir->fd, IRQROUTE_UNMASK, r->index, 0,
-				   NULL);
+	return __irqroute_route_op(r->ir->fd, IRQROUTE_UNMASK, r->index,
+				   IRQROUTE_UNMASK_F_PENDING_ONLY, NULL);
 }
 
 __irqroute_export bool irqroute_consume_pending(struct irqroute_route *r)

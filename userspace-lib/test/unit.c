@@ -309,7 +309,9 @@ static bool test_unmask_pending_ioctl(void)
 	CHECK(fake.calls == 1);
 	CHECK(fake.cmd == IRQROUTE_UNMASK);
 	CHECK(fake.arg.op.size == sizeof(struct irqroute_route_op));
-	CHECK(fake.arg.op.index == 77 && fake.arg.op.flags == 0);
+	/* The kernel must not clear the mask bit again: PENDING_ONLY. */
+	CHECK(fake.arg.op.index == 77 &&
+	      fake.arg.op.flags == IRQROUTE_UNMASK_F_PENDING_ONLY);
 	CHECK(mask_words(ir)[1] == 0);
 	/* Only the kernel clears it when it delivers: never lost here. */
 	CHECK(irqroute_pending(&r));
