@@ -6,8 +6,9 @@
 #   O            output folder (objects go to $(O)/.obj)
 #   LINUX_SRC    a kernel source tree after `make headers` (Debian's 6.1)
 #   LIBIRQROUTE  folder holding libirqroute.a
-# and get GUEST_LIBS (link these, in this order), GUEST_CFLAGS and
-# GUEST_LDFLAGS. The includer must name its default goal before including.
+# and get GUEST_LIBS (link these, in this order), TEST_CFLAGS (for the
+# programs using them) and GUEST_LDFLAGS. The includer names its default
+# goal before including this file.
 
 ifeq ($(LINUX_SRC),)
 $(error LINUX_SRC is not set (a linux-6.1 tree after 'make headers'))
@@ -47,6 +48,9 @@ KVM_CFLAGS := -Wall -Wstrict-prototypes -Wuninitialized -O2 -g \
 # _GNU_SOURCE itself (kselftest_harness.h does for the tests).
 GUEST_CFLAGS := $(KVM_CFLAGS) -Wextra -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-sign-compare
+# Test programs: the uapi headers come first, so that <linux/filter.h>
+# and friends are the uapi ones, not tools/include's kernel-internal ones.
+TEST_CFLAGS := -I$(LINUX_SRC)/usr/include $(GUEST_CFLAGS)
 GUEST_LDFLAGS := -static -no-pie -pthread
 
 KVM_LIB_C := lib/assert.c lib/elf.c lib/guest_modes.c lib/io.c \
