@@ -89,7 +89,7 @@ static void *churn(void *arg)
 	struct churner *ch = arg;
 	struct race *rc = ch->rc;
 	unsigned int seed = ch->id, s;
-	uint32_t index;
+	uint32_t index = 0;
 	int ret;
 
 	while (!stopped(rc)) {
