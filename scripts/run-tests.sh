@@ -9,7 +9,7 @@
 #   one case for the lint step.
 #
 # Environment: IRQROUTE_SKIP_SETUP=1 (cache already filled),
-#              IRQROUTE_SKIP_LINT=1, IRQROUTE_KERNELS="6.1 6.12" (subset).
+#              IRQROUTE_SKIP_LINT=1, IRQROUTE_TEST_KVERS="6.1 6.12" (subset).
 
 set -uo pipefail
 
@@ -74,7 +74,7 @@ fi
 
 # --- selftests in the VMs ---------------------------------------------------
 kernels=()
-for k in ${IRQROUTE_KERNELS:-6.1 6.12}; do
+for k in ${IRQROUTE_TEST_KVERS:-6.1 6.12}; do
 	case $k in
 	6.1) kernels+=("$KVER_61") ;;
 	6.12) kernels+=("$KVER_612") ;;
