@@ -1118,7 +1118,15 @@ TEST_F(attached, base_routes_refused)
 	free(many);
 	assert_unchanged(_metadata, self, variant);
 
-	/* Bad entry pointers. */
+	/*
+	 * Bad entry pointers (with no room for any base route, the count is
+	 * refused before the pointer is read).
+	 */
+	if (ok_gsi < 0) {
+		ASSERT_EQ(-EINVAL, __irqroute_set_base(self->fd, NULL, 1));
+		assert_still_works(_metadata, self, variant);
+		return;
+	}
 	ASSERT_EQ(-EFAULT, __irqroute_set_base(self->fd, NULL, 1));
 	ASSERT_EQ(-EFAULT, __irqroute_set_base(self->fd, (void *)8, 1));
 	ASSERT_EQ(-EFAULT, __irqroute_set_base(self->fd,
@@ -1128,7 +1136,7 @@ TEST_F(attached, base_routes_refused)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_EQ(0, mprotect(buf + page, page, PROT_NONE));
-	e[0] = ioapic_entry(ok_gsi >= 0 ? ok_gsi : 0, 3);
+	e[0] = ioapic_entry(ok_gsi, 3);
 	memcpy(buf + page - sizeof(e[0]), e, sizeof(e[0]));
 	/* The first entry is readable, the second is not. */
 	ASSERT_EQ(-EFAULT, __irqroute_set_base(self->fd, (void *)(buf + page -
