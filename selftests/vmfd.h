@@ -50,6 +50,25 @@ static inline int vm_create_irqchip(void)
 	return vm;
 }
 
+/*
+ * Creating the first KVM VM and destroying the last one flips a static key
+ * in the scheduler (preempt_notifier_inc/dec() in kvm_create_vm() and
+ * kvm_destroy_vm()), which patches kernel text through int3. In the test
+ * VM (QEMU TCG, two vCPUs) that patching, done hundreds of times by tests
+ * creating VMs back to back, has hung 6.1 (soft lockups in
+ * finish_task_switch()) and oopsed 6.12 ("int3" in __schedule()). One VM
+ * held for the life of the test program keeps the key enabled, so the
+ * tests' own VMs never patch text. It is created before the harness forks
+ * the tests, and a failure here shows up in the tests' own VM creation.
+ */
+static void __attribute__((constructor)) vmfd_hold_preempt_notifier_key(void)
+{
+	static int keeper = -1;
+
+	if (keeper < 0)
+		keeper = vm_create_bare();
+}
+
 static inline int vm_create_vcpu(int vm, unsigned long id)
 {
 	int fd = ioctl(vm, KVM_CREATE_VCPU, id);
