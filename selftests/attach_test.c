@@ -259,7 +259,7 @@ FIXTURE_SETUP(bad_vm_fd)
 		self->bad = kvm_dev_open();
 		break;
 	case BAD_VCPU:
-		/* Another VM's vCPU: this VM must stay vCPU-free for IRQCHIP. */
+		/* Another VM's vCPU: this one must not have vCPUs. */
 		self->extra = vm_create_irqchip();
 		ASSERT_LE(0, self->extra);
 		self->bad = vm_create_vcpu(self->extra, 0);

@@ -38,8 +38,10 @@ FIXTURE(attached) {
 	int vm;
 	void *shm;
 	uint32_t shm_size;
-	/* R_MSI: unmasked with an MSI; R_MASKED: masked, no MSI;
-	 * R_VICTIM: unmasked, no MSI, destroyed and re-created by tests. */
+	/*
+	 * R_MSI: unmasked with an MSI; R_MASKED: masked, no MSI;
+	 * R_VICTIM: unmasked, no MSI, destroyed and re-created by tests.
+	 */
 	uint32_t idx[NR_FIXTURE_ROUTES];
 	int trigger[NR_FIXTURE_ROUTES];
 	struct kvm_irq_routing_entry base[2];
@@ -110,7 +112,8 @@ static void snapshot(struct __test_metadata *_metadata,
 	       (char *)self->shm + IRQROUTE_SHM_PENDING_OFFSET,
 	       sizeof(self->bitmaps[1]));
 	for (i = 0; i < NR_PROBES; i++) {
-		self->routed[i] = vm_gsi_routed(self->vm, variant->probe_gsi[i]);
+		self->routed[i] = vm_gsi_routed(self->vm,
+						variant->probe_gsi[i]);
 		ASSERT_EQ(variant->probe_routed[i], self->routed[i])
 			TH_LOG("GSI %u", variant->probe_gsi[i]);
 	}
@@ -805,7 +808,8 @@ static bool known_cmd(unsigned int dir, unsigned int nr)
 	for (i = 0; i < ARRAY_SIZE(ops); i++)
 		if (_IOC_DIR(ops[i].cmd) == dir && _IOC_NR(ops[i].cmd) == nr)
 			return true;
-	return _IOC_DIR(IRQROUTE_ATTACH) == dir && _IOC_NR(IRQROUTE_ATTACH) == nr;
+	return _IOC_DIR(IRQROUTE_ATTACH) == dir &&
+	       _IOC_NR(IRQROUTE_ATTACH) == nr;
 }
 
 /*
@@ -874,11 +878,7 @@ TEST(unknown_ioctl_unattached)
 TEST_F(attached, create_bad_fds)
 {
 	int good_trigger, good_irqfd, devnull, closed;
-	struct {
-		const char *what;
-		int trigger, irqfd, err;
-	} bad[6];
-	unsigned int i, n = 0;
+	unsigned int i;
 
 	good_trigger = eventfd(0, EFD_CLOEXEC);
 	good_irqfd = eventfd(0, EFD_CLOEXEC);
@@ -890,17 +890,19 @@ TEST_F(attached, create_bad_fds)
 	ASSERT_LE(0, closed);
 	ASSERT_EQ(0, close(closed));
 
-#define BAD(_w, _t, _i, _e) \
-	bad[n++] = (typeof(bad[0])){ .what = _w, .trigger = _t, .irqfd = _i, \
-				     .err = _e }
-	BAD("trigger /dev/null", devnull, good_irqfd, EBADFD);
-	BAD("irqfd /dev/null", good_trigger, devnull, EBADFD);
-	BAD("trigger closed", closed, good_irqfd, EBADF);
-	BAD("irqfd closed", good_trigger, closed, EBADF);
-	BAD("trigger -1", -1, good_irqfd, EBADF);
-	BAD("irqfd -1", good_trigger, -1, EBADF);
-#undef BAD
-	for (i = 0; i < n; i++) {
+	const struct {
+		const char *what;
+		int trigger, irqfd, err;
+	} bad[] = {
+		{ "trigger /dev/null", devnull, good_irqfd, EBADFD },
+		{ "irqfd /dev/null", good_trigger, devnull, EBADFD },
+		{ "trigger closed", closed, good_irqfd, EBADF },
+		{ "irqfd closed", good_trigger, closed, EBADF },
+		{ "trigger -1", -1, good_irqfd, EBADF },
+		{ "irqfd -1", good_trigger, -1, EBADF },
+	};
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		ASSERT_EQ(-bad[i].err,
 			  __irqroute_create_fds(self->fd, bad[i].trigger,
 						bad[i].irqfd, NULL, NULL))

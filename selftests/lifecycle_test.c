@@ -551,7 +551,8 @@ static void *churn_msi(void *arg)
 
 	for (;; i++) {
 		__irqroute_set_msi(c->fd, i % NR_ROUTES, TEST_MSI_ADDR_LO,
-				   0x40 + i % 64, i % 3 ? 0 : IRQROUTE_MSI_F_DEFER);
+				   0x40 + i % 64,
+				   i % 3 ? 0 : IRQROUTE_MSI_F_DEFER);
 		if (i % 5 == 0)
 			__irqroute_commit(c->fd);
 		if (i % 7 == 0)

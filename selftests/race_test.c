@@ -132,7 +132,7 @@ static void *operate(void *arg)
 	struct churner *op = arg;
 	struct race *rc = op->rc;
 	unsigned int seed = 100 + op->id;
-	uint32_t index, result;
+	uint32_t index, result, flags;
 
 	while (!stopped(rc)) {
 		index = rand_r(&seed) % NR_ROUTES;
@@ -166,11 +166,11 @@ static void *operate(void *arg)
 						  0, NULL));
 			break;
 		case 5:
+			flags = rand_r(&seed) % 2 ?
+				IRQROUTE_UNMASK_F_PENDING_ONLY : 0;
 			check(rc, "unmask", index,
 			      __irqroute_route_op(rc->fd, IRQROUTE_UNMASK,
-						  index, rand_r(&seed) % 2 ?
-						  IRQROUTE_UNMASK_F_PENDING_ONLY :
-						  0, NULL));
+						  index, flags, NULL));
 			break;
 		default:
 			result = 0;
@@ -228,7 +228,9 @@ static void *signaller(void *arg)
 
 	while (!stopped(rc)) {
 		for (i = 0; i < NR_PERM; i++) {
-			if (!eventfd_signal_once(irqroute_route_event(rc->perm[i])))
+			int t = irqroute_route_event(rc->perm[i]);
+
+			if (!eventfd_signal_once(t))
 				__atomic_fetch_add(&rc->writes_perm, 1,
 						   __ATOMIC_RELAXED);
 		}

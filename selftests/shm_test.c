@@ -56,7 +56,8 @@ FIXTURE_TEARDOWN(shm)
 
 /* Expects mmap() to fail with @err. */
 static void assert_map_fails(struct __test_metadata *_metadata, int fd,
-			     size_t len, int prot, int flags, off_t off, int err)
+			     size_t len, int prot, int flags, off_t off,
+			     int err)
 {
 	void *p;
 
