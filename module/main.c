@@ -124,8 +124,8 @@ static int irqroute_ioctl_consume(struct irqroute *ir, void *arg)
 /* What an ioctl needs before its handler runs. */
 enum irqroute_ioctl_needs {
 	IRQROUTE_NEEDS_NOTHING,
-	IRQROUTE_NEEDS_ATTACHED,	/* ENODEV before IRQROUTE_ATTACH */
-	IRQROUTE_NEEDS_OWNER,		/* and EPERM unless the VM's mm */
+	/* ENODEV before IRQROUTE_ATTACH, EPERM unless the caller is the VMM */
+	IRQROUTE_NEEDS_OWNER,
 };
 
 union irqroute_ioctl_buf {
@@ -171,7 +171,7 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 		       IRQROUTE_NEEDS_OWNER),
 	IRQROUTE_IOCTL(GET_STATS, irqroute_get_stats,
 		       struct irqroute_stats, feedback,
-		       IRQROUTE_NEEDS_ATTACHED),
+		       IRQROUTE_NEEDS_OWNER),
 	IRQROUTE_IOCTL(ROUTE_CREATE, irqroute_ioctl_create,
 		       struct irqroute_route_create, __reserved,
 		       IRQROUTE_NEEDS_OWNER),
@@ -203,7 +203,7 @@ static int irqroute_ioctl_check(struct irqroute *ir,
 	if (!ir->attached)
 		return -ENODEV;
 	/* Only the VMM process drives its VM: not a child, not an fd peer. */
-	if (needs == IRQROUTE_NEEDS_OWNER && current->mm != ir->mm)
+	if (current->mm != ir->mm)
 		return -EPERM;
 	return 0;
 }

@@ -63,7 +63,11 @@ struct irqroute_info {
 
 #define IRQROUTE_GET_INFO	_IOWR(IRQROUTE_TYPE, 0x00, struct irqroute_info)
 
-/* Seed the base routes with KVM's x86 default table (GSI 0-23: PIC, IOAPIC). */
+/*
+ * Every committed table starts with KVM's x86 default table (GSIs 0-23 to
+ * the PIC and IOAPIC pins, 40 entries), before the base routes. The route
+ * range must then start at GSI 24 or above and hold at most 4056 routes.
+ */
 #define IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES	0x1
 #define IRQROUTE_ATTACH_F_VALID			(IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES)
 

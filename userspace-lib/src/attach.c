@@ -82,6 +82,7 @@ __irqroute_export int irqroute_attach(int vm_fd,
 	if (ret < 0)
 		goto err_free;
 	ir->fd = ret;
+	ir->fork_gen = __atomic_load_n(&__irqroute_fork_gen, __ATOMIC_RELAXED);
 
 	ret = __irqroute_ioctl(ir->fd, IRQROUTE_ATTACH, &arg);
 	if (ret < 0)

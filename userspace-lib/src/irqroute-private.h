@@ -66,6 +66,9 @@ static inline void irqroute_list_del(struct irqroute_list *node)
  * @shm_size: length of the mapping
  * @mask: mask bitmap inside @shm
  * @pending: pending bitmap inside @shm
+ * @fork_gen: __irqroute_fork_gen when attached; the shared page ops
+ *	refuse when it differs (this process is a fork()ed child of the
+ *	attaching one and has no mapping)
  * @lock: guards @routes; never taken by the shared page operations
  * @routes: live routes, linked by irqroute_route.node
  */
@@ -78,6 +81,7 @@ struct irqroute {
 	size_t shm_size;
 	uint64_t *mask;
 	uint64_t *pending;
+	unsigned long fork_gen;
 	pthread_mutex_t lock;
 	struct irqroute_list routes;
 };
@@ -119,7 +123,14 @@ int __irqroute_shm_validate(const void *shm, size_t shm_size,
 			    uint32_t gsi_base, uint32_t nr_routes);
 
 /* pba.c */
-extern bool __irqroute_forked;
+extern unsigned long __irqroute_fork_gen;
+
+/* True in a fork()ed child of the process that attached @ir. */
+static inline bool __irqroute_foreign(const struct irqroute *ir)
+{
+	return ir->fork_gen != __atomic_load_n(&__irqroute_fork_gen,
+					       __ATOMIC_RELAXED);
+}
 
 /* routes.c */
 void __irqroute_route_init(struct irqroute *ir, struct irqroute_route *r,

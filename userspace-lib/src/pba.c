@@ -21,15 +21,17 @@
 #include "irqroute-private.h"
 
 /*
- * Set in the child after fork(). The shared page is not inherited
- * (VM_DONTCOPY) and the attachment belongs to the parent: the child gets
- * -EPERM, as the kernel answers its ioctls, rather than a SIGSEGV.
+ * Counts fork()s into this process image. An attachment records it; in a
+ * child the shared page is not inherited (VM_DONTCOPY) and the attachment
+ * belongs to the parent, so the page ops of the parent's attachments give
+ * -EPERM, as the kernel answers the child's ioctls, rather than SIGSEGV.
+ * Attachments the child makes itself work normally.
  */
-bool __irqroute_forked;
+unsigned long __irqroute_fork_gen;
 
 static void irqroute_atfork_child(void)
 {
-	__irqroute_forked = true;
+	__atomic_fetch_add(&__irqroute_fork_gen, 1, __ATOMIC_RELAXED);
 }
 
 __attribute__((constructor)) static void irqroute_pba_init(void)
@@ -39,7 +41,7 @@ __attribute__((constructor)) static void irqroute_pba_init(void)
 
 __irqroute_export int irqroute_mask(struct irqroute_route *r)
 {
-	if (__irqroute_forked)
+	if (__irqroute_foreign(r->ir))
 		return -EPERM;
 	/*
 	 * Full barrier: the mask bit is visible to the gate before any later
@@ -52,7 +54,7 @@ __irqroute_export int irqroute_mask(struct irqroute_route *r)
 
 __irqroute_export int irqroute_unmask(struct irqroute_route *r)
 {
-	if (__irqroute_forked)
+	if (__irqroute_foreign(r->ir))
 		return -EPERM;
 	/*
 	 * Full barrier: the mask bit is clear before the pending bit is read
@@ -79,7 +81,7 @@ __irqroute_export int irqroute_unmask(struct irqroute_route *r)
 
 __irqroute_export bool irqroute_consume_pending(struct irqroute_route *r)
 {
-	if (__irqroute_forked)
+	if (__irqroute_foreign(r->ir))
 		return false;
 	/*
 	 * Full barrier, atomic test-and-clear: races with the kernel's own
@@ -91,7 +93,7 @@ __irqroute_export bool irqroute_consume_pending(struct irqroute_route *r)
 
 __irqroute_export bool irqroute_pending(const struct irqroute_route *r)
 {
-	if (__irqroute_forked)
+	if (__irqroute_foreign(r->ir))
 		return false;
 	/* seq_cst: ordered after the caller's earlier accesses to the page */
 	return __atomic_load_n(r->pending_word, __ATOMIC_SEQ_CST) & r->bit;

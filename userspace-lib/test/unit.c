@@ -151,6 +151,7 @@ static struct irqroute *fake_attach(void)
 	ir->mask = (uint64_t *)((char *)ir->shm + IRQROUTE_SHM_MASK_OFFSET);
 	ir->pending = (uint64_t *)((char *)ir->shm +
 				   IRQROUTE_SHM_PENDING_OFFSET);
+	ir->fork_gen = __irqroute_fork_gen;	/* as irqroute_attach() does */
 	pthread_mutex_init(&ir->lock, NULL);
 	irqroute_list_init(&ir->routes);
 	return ir;
@@ -338,7 +339,7 @@ static int run_strict(void (*fn)(void *), void *arg)
 		return -1;
 	if (!pid) {
 		/* The page is shared with this child: act as the parent. */
-		__irqroute_forked = false;
+		__irqroute_fork_gen--;
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT))
 			_exit(2);
 		fn(arg);
@@ -422,6 +423,28 @@ static bool test_forked_child(void)
 	CHECK(irqroute_pending(&r));
 	CHECK(irqroute_mask(&r) == 0);
 	free(ir);
+	return true;
+}
+
+/* A process that forked earlier and then attaches uses its own page. */
+static bool test_fork_then_attach(void)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		struct irqroute *ir = fake_attach();
+		struct irqroute_route r;
+
+		__irqroute_route_init(ir, &r, 5);
+		_exit(irqroute_mask(&r) == 0 && irqroute_unmask(&r) == 0 &&
+		      !irqroute_consume_pending(&r) ? 0 : 1);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	return true;
 }
 
@@ -640,6 +663,7 @@ static const struct {
 	{ "unmask_pending_ioctl", test_unmask_pending_ioctl },
 	{ "no_syscall", test_no_syscall },
 	{ "forked_child", test_forked_child },
+	{ "fork_then_attach", test_fork_then_attach },
 	{ "set_msi", test_set_msi },
 	{ "batch", test_batch },
 	{ "ioctl_forms", test_ioctl_forms },
