@@ -9,8 +9,9 @@
  *
  *   gate:     set pending; full barrier; if deliverable, test-and-clear
  *             pending and deliver if it was still set
- *   unmask:   clear mask;  full barrier; if it has an MSI, test-and-clear
- *             pending and deliver if it was set
+ *   unmask:   clear mask (the VMM in the page, or the ioctl); full
+ *             barrier; if deliverable, test-and-clear pending and
+ *             deliver if it was set
  *   MSI on:   set MSI bit; full barrier; if unmasked, likewise
  *
  * Each side writes its own bit before reading the other's, with a full

@@ -12,7 +12,10 @@
  *  - Every argument struct starts with __u32 size (the size userspace
  *    knows) and __u32 flags. Shorter than the first version of the struct:
  *    EINVAL. Longer: the tail the kernel does not know must be zero
- *    (E2BIG otherwise). New fields are only ever appended.
+ *    (E2BIG otherwise; also E2BIG above a page). New fields are only ever
+ *    appended.
+ *  - An ioctl that returns data first checks that the argument is
+ *    writable (EFAULT before any side effect).
  *  - Unknown flags and non-zero reserved fields: EINVAL.
  *  - The ioctl number is matched on type, number and direction; the size
  *    encoded in it is ignored (the size field is authoritative).
@@ -131,8 +134,9 @@ struct irqroute_base_routes {
  * Commits the MSI changes staged with IRQROUTE_MSI_F_DEFER in one routing
  * table update. A commit that would change nothing does not reach KVM.
  * Any commit (this one, or a SET_MSI/CLEAR_MSI without DEFER) sends every
- * staged change. If KVM refuses the table, KVM keeps its previous table,
- * every staged change is dropped, and KVM's errno is returned.
+ * staged change. If KVM refuses the table, KVM keeps its previous table
+ * and its errno is returned; IRQROUTE_COMMIT then drops every staged
+ * change, a SET_MSI/CLEAR_MSI drops only its own.
  */
 struct irqroute_commit {
 	__u32 size;
