@@ -84,6 +84,9 @@ mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,etc} \
 cp "$BUSYBOX" "$STAGE/bin/busybox"
 ln -s busybox "$STAGE/bin/sh"
 install -m 0755 "$ROOT/scripts/vm-init.sh" "$STAGE/init"
+# Static: the initramfs has no libc.
+${CC:-cc} -static -O2 -Wall -Werror -o "$STAGE/irqroute/kvm-hold" \
+	"$ROOT/scripts/kvm-hold.c"
 
 for m in "${ORDER[@]}"; do
 	cp "$MODDIR/${PATHOF[$m]}" "$STAGE/irqroute/kmod/$m.ko"

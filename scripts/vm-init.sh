@@ -79,12 +79,30 @@ for d in /sys/bus/pci/devices/*; do
 		echo "# edu PCI device at ${d##*/}, iommu_group $(basename "$(readlink "$d/iommu_group")")"
 done
 
+# One VM alive for the whole run, so tests creating and destroying VMs do not
+# make KVM patch kernel text (see scripts/kvm-hold.c). Its output arrives
+# only once the VM exists.
+/irqroute/kvm-hold >/tmp/kvm-hold.out &
+HOLD_PID=$!
+i=0
+until [ -s /tmp/kvm-hold.out ]; do
+	kill -0 $HOLD_PID 2>/dev/null || fatal "kvm-hold failed"
+	i=$((i + 1))
+	[ $i -lt 100 ] || fatal "kvm-hold did not start"
+	sleep 0.1
+done
+echo "# $(cat /tmp/kvm-hold.out) as pid $HOLD_PID"
+
 [ -f /irqroute/irqroute.ko ] || fatal "no irqroute.ko in the initramfs"
 insmod /irqroute/irqroute.ko || fatal "insmod irqroute.ko failed"
 [ -c /dev/irqroute ] || fatal "/dev/irqroute missing after insmod"
 echo "<6>$DMESG_MARK" >/dev/kmsg
 # Report a task stuck in D state after 30 s (a "Call Trace" fails the run).
 echo 30 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+# An RCU stall or a soft lockup leaves a CPU stuck for good: end the run
+# (the host reports the panic) instead of waiting for the VM timeout.
+echo 1 >/proc/sys/kernel/panic_on_rcu_stall 2>/dev/null
+echo 1 >/proc/sys/kernel/softlockup_panic 2>/dev/null
 # From here on show warnings on the console too ("quiet" hides them), so a
 # WARN that panics (panic_on_warn) is visible with its trace in the log.
 echo 5 >/proc/sys/kernel/printk
@@ -219,15 +237,18 @@ echo "# ===== teardown ====="
 # (kernel threads have an empty cmdline; subshells of this script share it).
 self=$(tr '\0' ' ' </proc/1/cmdline)
 stray=""
+stray_pids=""
 for d in /proc/[0-9]*; do
 	p=${d#/proc/}
 	cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
-	[ "$p" = 1 ] || [ -z "$cmd" ] || [ "$cmd" = "$self" ] && continue
+	[ "$p" = 1 ] || [ "$p" = "$HOLD_PID" ] || [ -z "$cmd" ] ||
+		[ "$cmd" = "$self" ] && continue
 	stray="$stray $p:$cmd"
+	stray_pids="$stray_pids $p"
 done
 if [ -n "$stray" ]; then
 	echo "# killing processes left behind by the tests:$stray"
-	kill -KILL -1 2>/dev/null
+	kill -KILL $stray_pids 2>/dev/null
 	sleep 1
 fi
 tries=0

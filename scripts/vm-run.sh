@@ -67,7 +67,9 @@ echo "vm-run: $KVER mode=$MODE timeout=${TIMEOUT}s log=${LOG#"$ROOT"/}" >&2
 start=$(date +%s)
 set +e
 # The console is CRLF; strip the CRs so the log greps cleanly.
-timeout --kill-after=10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 |
+# --foreground keeps QEMU in our process group, so killing this script's
+# group (CI cancelling a job) also ends QEMU.
+timeout --foreground --kill-after=10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 |
 	tr -d '\r' | tee "$LOG"
 qrc=${PIPESTATUS[0]}
 set -e
