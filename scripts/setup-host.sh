@@ -213,7 +213,11 @@ if [ ! -s "$SYMVERS_7" ] || [ "${IRQROUTE_REFRESH:-0}" = 1 ]; then
 		 -o Dir::Etc::sourceparts=-
 		 -o Dir::State::Lists="$SID_DIR/lists"
 		 -o Dir::Cache="$SID_DIR/cache"
-		 -o APT::Get::List-Cleanup=0)
+		 -o APT::Get::List-Cleanup=0
+		 # Signatures are still checked; a mirror or snapshot whose sid
+		 # Release is past its Valid-Until must not stop us reading one
+		 # text file out of a package.
+		 -o Acquire::Check-Valid-Until=false)
 	log "apt-get update (sid, private lists in $SID_DIR)"
 	apt-get "${SID_APT[@]}" update -q >/dev/null
 	# Newest 7.x ABI: linux-headers-7.<x>.<y>[+...]-amd64 (not -rt/-cloud).
