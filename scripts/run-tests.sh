@@ -49,14 +49,13 @@ phase_done setup "$t"
 # --- build --------------------------------------------------------------------
 t=$(date +%s)
 echo "=== build"
-if ! make -j"$(nproc)" all >"$ROOT/build.log" 2>&1; then
-	cat "$ROOT/build.log"
+mkdir -p "$ROOT/build/logs"
+if ! make -j"$(nproc)" all >"$ROOT/build/logs/build.log" 2>&1; then
+	cat "$ROOT/build/logs/build.log"
 	echo "run-tests: build failed (log above)"
 	FAILED=1
 	summary
 fi
-mkdir -p "$ROOT/build/logs"
-mv "$ROOT/build.log" "$ROOT/build/logs/build.log"
 echo "build ok (log: build/logs/build.log)"
 phase_done build "$t"
 
