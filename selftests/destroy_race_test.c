@@ -9,7 +9,9 @@
  * The hammer threads write to a dup() of the trigger: the library closes
  * its own descriptor on destroy.
  */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -17,13 +19,13 @@
 #include "rtenv.h"
 
 #define VEC		RT_VECTOR(0x60)
-#define ITERATIONS	10
 #define MAX_HAMMERS	2
 /* How long the hammers keep going after destroy. */
 #define AFTER_MS	100
 
 struct hammer {
 	int fd;
+	int cpu;
 	bool stop;
 	unsigned long writes;
 	int err;
@@ -32,7 +34,16 @@ struct hammer {
 static void *hammer_thread(void *arg)
 {
 	struct hammer *h = arg;
+	cpu_set_t set;
 	int ret;
+
+	/*
+	 * One hammer per CPU: gates (and their hand-offs) then run on
+	 * several CPUs at once while destroy stops them. Best effort.
+	 */
+	CPU_ZERO(&set);
+	CPU_SET(h->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
 
 	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
 		ret = guest_signal_fd(h->fd);
@@ -50,25 +61,26 @@ FIXTURE(destroy) {
 };
 
 FIXTURE_VARIANT(destroy) {
+	unsigned int iterations;
 	unsigned int hammers;
 	bool masked;		/* destroy a masked route with an edge pending */
 	bool no_msi;		/* destroy a route that never had an MSI */
 };
 
 FIXTURE_VARIANT_ADD(destroy, unmasked) {
-	.hammers = 1,
+	.iterations = 10, .hammers = 1,
 };
 
 FIXTURE_VARIANT_ADD(destroy, unmasked_two_hammers) {
-	.hammers = 2,
+	.iterations = 40, .hammers = 2,
 };
 
 FIXTURE_VARIANT_ADD(destroy, masked) {
-	.hammers = 1, .masked = true,
+	.iterations = 10, .hammers = 2, .masked = true,
 };
 
 FIXTURE_VARIANT_ADD(destroy, no_msi) {
-	.hammers = 1, .no_msi = true,
+	.iterations = 10, .hammers = 1, .no_msi = true,
 };
 
 FIXTURE_SETUP(destroy)
@@ -106,11 +118,12 @@ TEST_F_TIMEOUT(destroy, while_hammered, 300)
 	struct irqroute_stats s1, s2, s3;
 	struct guest *g = self->env.g;
 	struct irqroute_route *r;
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int it, i;
 	uint32_t c0, c1, c2;
 	int fd;
 
-	for (it = 0; it < ITERATIONS; it++) {
+	for (it = 0; it < variant->iterations; it++) {
 		c0 = guest_count(g, 0, VEC);
 		if (variant->no_msi) {
 			ASSERT_EQ(0, irqroute_route_create(self->env.ir, &r));
@@ -125,7 +138,9 @@ TEST_F_TIMEOUT(destroy, while_hammered, 300)
 		ASSERT_LE(0, fd);
 
 		for (i = 0; i < variant->hammers; i++) {
-			h[i] = (struct hammer){ .fd = fd };
+			h[i] = (struct hammer){
+				.fd = fd, .cpu = ncpus > 0 ? i % ncpus : 0,
+			};
 			ASSERT_EQ(0, pthread_create(&threads[i], NULL,
 						    hammer_thread, &h[i]));
 		}
