@@ -72,7 +72,7 @@ FIXTURE_VARIANT_ADD(destroy, unmasked) {
 };
 
 FIXTURE_VARIANT_ADD(destroy, unmasked_two_hammers) {
-	.iterations = 40, .hammers = 2,
+	.iterations = 100, .hammers = 2,
 };
 
 FIXTURE_VARIANT_ADD(destroy, masked) {
