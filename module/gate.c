@@ -95,9 +95,27 @@ static void irqroute_handoff(struct irq_work *work)
 	struct irqroute_route *r = container_of(work, struct irqroute_route,
 						handoff);
 
-	if (!irqroute_route_deliverable(r) && !irqroute_route_pend(r))
-		return;
-	irqroute_route_fire(r);
+	atomic_inc(&r->running);
+	/* Pairs with irqroute_route_quiesce(): count us, then read the state. */
+	smp_mb__after_atomic();
+	if (irqroute_route_deliverable(r) || irqroute_route_pend(r))
+		irqroute_route_fire(r);
+	/* The last access to the route. */
+	atomic_dec_return_release(&r->running);
+}
+
+/*
+ * Wait until no hand-off of the route is queued or running. The caller has
+ * just cleared the MSI bit (or removed the gate), so a hand-off that starts
+ * later only sets the pending bit.
+ */
+static void irqroute_route_quiesce(struct irqroute_route *r)
+{
+	/* Order the caller's MSI bit before reading the work's state. */
+	smp_mb();
+	irq_work_sync(&r->handoff);
+	while (atomic_read_acquire(&r->running))
+		cpu_relax();
 }
 
 /*
@@ -206,8 +224,8 @@ void irqroute_gate_unregister(struct irqroute_route *r)
 	/* Takes wqh->lock: a running gate finishes first, none starts after. */
 	eventfd_ctx_remove_wait_queue(r->trigger, &r->wait, &cnt);
 	clear_bit(IRQROUTE_ROUTE_MSI, &r->state);
-	/* The last hand-off the gate may have queued. */
-	irq_work_sync(&r->handoff);
+	/* The last hand-offs the gate may have queued. */
+	irqroute_route_quiesce(r);
 }
 
 /**
@@ -238,9 +256,7 @@ void irqroute_route_msi_on(struct irqroute_route *r)
 void irqroute_route_msi_off(struct irqroute_route *r)
 {
 	clear_bit(IRQROUTE_ROUTE_MSI, &r->state);
-	/* Order the MSI bit before irq_work_sync() reads the work's state. */
-	smp_mb__after_atomic();
-	irq_work_sync(&r->handoff);
+	irqroute_route_quiesce(r);
 }
 
 /**

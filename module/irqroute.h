@@ -80,6 +80,10 @@ struct irqroute_msi_cfg {
  * @pt: used once, to find @trigger's wait queue through vfs_poll()
  * @handoff: signals @irqfd outside the trigger's wake-up (nested eventfd
  *	signalling is refused by the eventfd core)
+ * @running: hand-offs executing now. An irq_work re-queued on another CPU
+ *	while it runs executes on both at once, and irq_work_sync() only
+ *	waits for the last of them; this count covers every one.
+ * @rcu: frees the route after irq_work_single() is done with @handoff
  * @gate_busy: set by the poll callback when @trigger already has an
  *	exclusive waiter; read after vfs_poll() returns
  * @staged: the MSI the next commit will install; ir->lock
@@ -96,6 +100,8 @@ struct irqroute_route {
 	wait_queue_entry_t wait;
 	poll_table pt;
 	struct irq_work handoff;
+	atomic_t running;
+	struct rcu_head rcu;
 	bool gate_busy;
 	struct irqroute_msi_cfg staged;
 	struct irqroute_msi_cfg committed;

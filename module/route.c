@@ -128,7 +128,7 @@ int irqroute_route_create(struct irqroute *ir,
 err_gate:
 	irqroute_gate_unregister(r);
 err_free:
-	kfree(r);
+	kfree_rcu(r, rcu);
 	clear_bit(index, ir->pending);
 err_irqfd:
 	eventfd_ctx_put(irqfd);
@@ -160,7 +160,12 @@ void irqroute_route_free(struct irqroute_route *r)
 	eventfd_ctx_put(r->trigger);
 	clear_bit(r->index, ir->mask);
 	clear_bit(r->index, ir->pending);
-	kfree(r);
+	/*
+	 * No hand-off runs any more, but irq_work_single() may still be
+	 * finishing with r->handoff (its interrupts-off section, which an RCU
+	 * grace period waits for).
+	 */
+	kfree_rcu(r, rcu);
 }
 
 int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op)
