@@ -108,7 +108,8 @@ TEST_F(base, survives_route_commits)
 	ASSERT_TRUE(rt_fence(&self->env));
 	EXPECT_EQ(self->base_count, guest_count(g, 1, BASE_VEC));
 	for (i = 0; i < 4; i++)
-		EXPECT_EQ(want[i / 2][i % 2], guest_count(g, i / 2, vecs[i % 2]));
+		EXPECT_EQ(want[i / 2][i % 2],
+			  guest_count(g, i / 2, vecs[i % 2]));
 	EXPECT_EQ(self->base_count + 50, rt_total(&self->env));
 }
 

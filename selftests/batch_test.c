@@ -71,7 +71,8 @@ static bool wait_all(FIXTURE_DATA(batch) *self, bool b, uint32_t want)
 
 	for (i = 0; i < NR; i++) {
 		vec = b ? VEC_B(i) : VEC_A(i);
-		if (guest_wait_count(self->env.g, VCPU(i), vec, want, 0) != want)
+		if (guest_wait_count(self->env.g, VCPU(i), vec, want,
+				     0) != want)
 			return false;
 	}
 	return true;

@@ -63,7 +63,7 @@ FIXTURE(destroy) {
 FIXTURE_VARIANT(destroy) {
 	unsigned int iterations;
 	unsigned int hammers;
-	bool masked;		/* destroy a masked route with an edge pending */
+	bool masked;		/* masked, with an edge pending */
 	bool no_msi;		/* destroy a route that never had an MSI */
 };
 

@@ -96,7 +96,7 @@ FIXTURE(race) {
 };
 
 FIXTURE_VARIANT(race) {
-	bool consume;		/* the seed's flow: consume, deliver from PBA */
+	bool consume;		/* seed's flow: consume, deliver from PBA */
 	unsigned int toggles;	/* up to this many unmask/mask per cycle */
 	int (*mask)(struct irqroute_route *r);
 	int (*unmask)(struct irqroute_route *r);

@@ -31,7 +31,7 @@
 /* Bounded spin of the filtered thread (it cannot sleep or yield). */
 #define SPIN_LIMIT	(1UL << 34)
 
-static int trapped;		/* system calls trapped in the filtered thread */
+static int trapped;		/* system calls trapped by the filter */
 static int trapped_nr = -1;	/* the first one's number */
 
 static void sigsys_handler(int sig, siginfo_t *si, void *ucontext)

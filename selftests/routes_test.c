@@ -93,32 +93,29 @@ static int create_all(struct __test_metadata *_metadata,
 		      const FIXTURE_VARIANT(routes) *variant, uint8_t *seen)
 {
 	struct irqroute_route *extra;
-	uint32_t i, gsi;
+	uint32_t i, gsi, base = variant->gsi_base, nr = variant->nr_routes;
 	int ret;
 
-	for (i = 0; i < variant->nr_routes; i++) {
+	for (i = 0; i < nr; i++) {
 		if (self->r[i])
 			continue;
 		ret = irqroute_route_create(self->env.ir, &self->r[i]);
 		if (ret) {
-			TH_LOG("route %u of %u: %d", i, variant->nr_routes, ret);
+			TH_LOG("route %u of %u: %d", i, nr, ret);
 			return ret;
 		}
 		gsi = irqroute_route_gsi(self->r[i]);
-		if (gsi < variant->gsi_base ||
-		    gsi >= variant->gsi_base + variant->nr_routes ||
-		    seen[gsi - variant->gsi_base] ||
-		    irqroute_route_index(self->r[i]) != gsi - variant->gsi_base) {
+		if (gsi < base || gsi >= base + nr || seen[gsi - base] ||
+		    irqroute_route_index(self->r[i]) != gsi - base) {
 			TH_LOG("route %u: bad or reused GSI %u", i, gsi);
 			return -EINVAL;
 		}
-		seen[gsi - variant->gsi_base] = 1;
+		seen[gsi - base] = 1;
 	}
 	/* The range is full now. */
 	ret = irqroute_route_create(self->env.ir, &extra);
 	if (ret != -ENOSPC) {
-		TH_LOG("route %u of %u: %d, expected -ENOSPC",
-		       variant->nr_routes + 1, variant->nr_routes, ret);
+		TH_LOG("route %u of %u: %d, expected -ENOSPC", nr + 1, nr, ret);
 		if (!ret)
 			irqroute_route_destroy(extra);
 		return -EEXIST;
@@ -154,20 +151,24 @@ static bool signal_all(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(routes) *self,
 		       const FIXTURE_VARIANT(routes) *variant, uint32_t base)
 {
-	uint32_t start, i, want, got;
+	uint32_t start, end, i, want, got;
 
 	for (start = 0; start < variant->nr_routes; start += ROUND) {
-		for (i = start; i < variant->nr_routes && i < start + ROUND; i++)
+		end = start + ROUND;
+		if (end > variant->nr_routes)
+			end = variant->nr_routes;
+		for (i = start; i < end; i++)
 			if (rt_signal(self->r[i]))
 				return false;
 		want = base + start / ROUND + 1;
-		for (i = start; i < variant->nr_routes && i < start + ROUND; i++) {
+		for (i = start; i < end; i++) {
 			got = guest_wait_count(self->env.g, TARGET_VCPU(i),
 					       TARGET_VEC(i), want, 0);
 			if (got != want) {
 				TH_LOG("route %u (GSI %u): vCPU %u vector %#x count %u, expected %u",
 				       i, irqroute_route_gsi(self->r[i]),
-				       TARGET_VCPU(i), TARGET_VEC(i), got, want);
+				       TARGET_VCPU(i), TARGET_VEC(i),
+				       got, want);
 				return false;
 			}
 		}
