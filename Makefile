@@ -9,7 +9,9 @@
 #   make selftests             build/selftests/<tests> + TESTS
 #   make examples              build/examples/irqroute-demo
 #   make bench                 build/bench/ (when bench/Makefile exists)
-#   make all                   all of the above, both kernels
+#   make bench-run [KVER=<abi>] build, then run irqroute-bench in a VM
+#                              (default: the 6.1 kernel)
+#   make all                   all of the above but bench-run, both kernels
 #   make check                 full test matrix in VMs (6.1 and 6.12)
 #   make demo                  the main job: demo VMM in a 6.1 VM
 #   make lint                  W=1, sparse, checkpatch, symbol exports
@@ -27,13 +29,14 @@ JOBS ?= $(shell nproc)
 # kernels' objects never share a directory.
 MODULE_SRCS := Kbuild module uapi
 
-.PHONY: all module modules lib selftests examples bench check demo lint \
+.PHONY: all module modules lib selftests examples bench bench-run check \
+	demo lint \
 	setup clean help
 
 all: modules lib selftests examples bench
 
 help:
-	@sed -n '3,16p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,18p' $(firstword $(MAKEFILE_LIST))
 
 define need_env
 	@test -n "$(KVER_61)" -a -n "$(KVER_612)" -a -n "$(LINUX_SRC)" || \
@@ -83,6 +86,13 @@ bench: lib
 		$(MAKE) -C bench O=$(BUILD)/bench LINUX_SRC=$(LINUX_SRC) \
 			LIBIRQROUTE=$(BUILD)/lib; \
 	else echo "  SKIP    bench (no bench/Makefile yet)"; fi
+
+# Not part of `all`: it boots a VM. Needs the module for that kernel.
+BENCH_KVER = $(or $(KVER),$(KVER_61))
+bench-run: bench
+	$(need_env)
+	$(MAKE) module KVER=$(BENCH_KVER)
+	scripts/vm-run.sh --kver $(BENCH_KVER) --mode bench
 
 check:
 	scripts/run-tests.sh
