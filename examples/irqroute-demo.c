@@ -93,10 +93,11 @@ int main(void)
 
 	ret = irqroute_route_create(ir, &r);
 	step(!ret, "route created: GSI %u, trigger eventfd %d (what a VMM hands to VFIO for one MSI-X vector)",
-	     ret ? 0 : irqroute_route_gsi(r), ret ? -1 : irqroute_route_event(r));
+	     ret ? 0 : irqroute_route_gsi(r),
+	     ret ? -1 : irqroute_route_event(r));
 	if (ret)
 		goto out;
-	/* A second route, used as a fence: when it arrives, earlier ones have. */
+	/* A second route, a fence: when it arrives, earlier ones have. */
 	ret = irqroute_route_create(ir, &fence);
 	if (!ret)
 		ret = irqroute_set_msi(fence, guest_msi_address(0), VEC_FENCE);
