@@ -95,19 +95,29 @@ static void irqroute_handoff(struct irq_work *work)
 	struct irqroute_route *r = container_of(work, struct irqroute_route,
 						handoff);
 
-	atomic_inc(&r->running);
-	/* Pairs with irqroute_route_quiesce(): count us, then read the state. */
-	smp_mb__after_atomic();
 	if (irqroute_route_deliverable(r) || irqroute_route_pend(r))
 		irqroute_route_fire(r);
-	/* The last access to the route. */
+	/* The last access to the route; counted by irqroute_route_queue(). */
 	atomic_dec_return_release(&r->running);
 }
 
 /*
+ * Queue a hand-off, counted from now until it has finished: each claim
+ * that succeeds is exactly one run of irqroute_handoff(), which uncounts
+ * itself; a claim that finds the work pending is covered by that run.
+ */
+static void irqroute_route_queue(struct irqroute_route *r)
+{
+	atomic_inc(&r->running);
+	if (!irq_work_queue(&r->handoff))
+		atomic_dec(&r->running);
+}
+
+/*
  * Wait until no hand-off of the route is queued or running. The caller has
- * just cleared the MSI bit (or removed the gate), so a hand-off that starts
- * later only sets the pending bit.
+ * just cleared the MSI bit (or removed the gate), so a hand-off queued
+ * after the count was read only sets the pending bit: the queueing claim
+ * is a full barrier, and so is the one before irq_work_single() runs it.
  */
 static void irqroute_route_quiesce(struct irqroute_route *r)
 {
@@ -148,7 +158,7 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 		return 1;
 	}
 	if (irqroute_route_deliverable(r) || irqroute_route_pend(r))
-		irq_work_queue(&r->handoff);
+		irqroute_route_queue(r);
 	/* Handled: stop the walk, like KVM's own irqfd. */
 	return 1;
 }

@@ -80,9 +80,10 @@ struct irqroute_msi_cfg {
  * @pt: used once, to find @trigger's wait queue through vfs_poll()
  * @handoff: signals @irqfd outside the trigger's wake-up (nested eventfd
  *	signalling is refused by the eventfd core)
- * @running: hand-offs executing now. An irq_work re-queued on another CPU
- *	while it runs executes on both at once, and irq_work_sync() only
- *	waits for the last of them; this count covers every one.
+ * @running: hand-offs queued or executing, counted by the gate when it
+ *	queues one. An irq_work re-queued on another CPU while it runs
+ *	executes on both at once, and irq_work_sync() may return while one
+ *	still runs; this count covers every one.
  * @rcu: frees the route after irq_work_single() is done with @handoff
  * @gate_busy: set by the poll callback when @trigger already has an
  *	exclusive waiter; read after vfs_poll() returns
