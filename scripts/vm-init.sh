@@ -96,6 +96,8 @@ echo "# $(cat /tmp/kvm-hold.out) as pid $HOLD_PID"
 [ -f /irqroute/irqroute.ko ] || fatal "no irqroute.ko in the initramfs"
 insmod /irqroute/irqroute.ko || fatal "insmod irqroute.ko failed"
 [ -c /dev/irqroute ] || fatal "/dev/irqroute missing after insmod"
+# On the console: vm-run.sh tells a crash before this line from ours.
+echo "# irqroute.ko loaded"
 echo "<6>$DMESG_MARK" >/dev/kmsg
 # Report a task stuck in D state after 30 s (a "Call Trace" fails the run).
 echo 30 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
