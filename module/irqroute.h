@@ -141,7 +141,6 @@ struct irqroute_counters {
  * @gsi_base: first GSI of the range; constant once attached
  * @nr_routes: size of the range; constant once attached
  * @routes: @nr_routes route pointers, NULL where free
- * @nr_live: non-NULL entries of @routes
  * @base: the VMM's base routes (kvmalloc'd), @nr_base of them
  * @nr_base: entries at @base
  * @dirty: KVM's table differs from the staged one beyond the routes'
@@ -169,7 +168,6 @@ struct irqroute {
 	u32 gsi_base;
 	u32 nr_routes;
 	struct irqroute_route **routes;
-	u32 nr_live;
 	struct kvm_irq_routing_entry *base;
 	u32 nr_base;
 	bool dirty;
@@ -186,8 +184,6 @@ struct irqroute {
 /* vm.c: the KVM VM file and its ioctls */
 int irqroute_attach(struct irqroute *ir, struct irqroute_attach *arg);
 void irqroute_detach(struct irqroute *ir);
-long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
-		       unsigned long arg);
 int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off);
 void *irqroute_table_irqfd(struct irqroute *ir);
 size_t irqroute_table_irqfd_off(void);

@@ -120,7 +120,6 @@ int irqroute_route_create(struct irqroute *ir,
 
 	fput(trigger_file);
 	ir->routes[index] = r;
-	ir->nr_live++;
 	arg->index = index;
 	arg->gsi = r->gsi;
 	return 0;
@@ -177,7 +176,6 @@ int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op)
 	if (ret)
 		return ret;
 	ir->routes[r->index] = NULL;
-	ir->nr_live--;
 	irqroute_route_free(r);
 	return 0;
 }

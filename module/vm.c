@@ -59,8 +59,8 @@ static bool irqroute_file_is_kvm_vm(struct file *file)
  *
  * Context: ir->lock held, current->mm == ir->mm.
  */
-long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
-		       unsigned long arg)
+static long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
+			      unsigned long arg)
 {
 	return ir->vm_file->f_op->unlocked_ioctl(ir->vm_file, cmd, arg);
 }
