@@ -11,6 +11,7 @@
 #   irqroute_mode=test|demo|bench   what to run (default test)
 #   irqroute_timeout=S              timeout of each test binary (default 300)
 #   irqroute_only=a,b               run only these tests (debugging)
+#   irqroute_repeat=N               run the tests N times (flake hunting)
 #
 # Counting, test mode: one per kselftest case ("ok N" / "not ok N" lines
 # of each binary's TAP output). A case reported "# SKIP" counts as failed:
@@ -37,11 +38,13 @@ ulimit -c 0
 MODE=test
 TEST_TIMEOUT=300
 ONLY=""
+REPEAT=1
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	irqroute_mode=*) MODE=${arg#*=} ;;
 	irqroute_timeout=*) TEST_TIMEOUT=${arg#*=} ;;
 	irqroute_only=*) ONLY=$(echo "${arg#*=}" | tr , ' ') ;;
+	irqroute_repeat=*) REPEAT=${arg#*=} ;;
 	esac
 done
 
@@ -226,7 +229,14 @@ run_one() {	# $1 = label, $2 = program
 }
 
 case $MODE in
-test) run_tests ;;
+test)
+	round=1
+	while [ $round -le "$REPEAT" ]; do
+		[ "$REPEAT" -gt 1 ] && echo "# ===== round $round of $REPEAT ====="
+		run_tests
+		round=$((round + 1))
+	done
+	;;
 demo) run_one demo /irqroute/examples/irqroute-demo ;;
 bench) run_one bench /irqroute/bench/irqroute-bench ;;
 *) not_ok "unknown irqroute_mode=$MODE" ;;

@@ -6,7 +6,8 @@
 # take the verdict from the serial console.
 #
 # usage: vm-run.sh --kver <abi> --mode test|demo|bench [--timeout S]
-#                  [--test-timeout S] [--only test1,test2] [--append ARGS]
+#                  [--test-timeout S] [--only test1,test2] [--repeat N]
+#                  [--append ARGS]
 #
 # The console goes to stdout and to build/logs/<abi>-<mode>.log; the verdict
 # ("<passed> <failed>") to build/logs/<abi>-<mode>.result. Exit status is 0
@@ -17,7 +18,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
 BUILD=$ROOT/build
-KVER="" MODE=test TIMEOUT="" TEST_TIMEOUT=300 ONLY="" APPEND=""
+KVER="" MODE=test TIMEOUT="" TEST_TIMEOUT=300 ONLY="" REPEAT=1 APPEND=""
 
 die() { echo "vm-run: ERROR: $*" >&2; exit 2; }
 
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--test-timeout) TEST_TIMEOUT=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;
+	--repeat) REPEAT=$2; shift 2 ;;
 	--append) APPEND=$2; shift 2 ;;
 	*) die "unknown argument $1" ;;
 	esac
@@ -57,6 +59,7 @@ CMDLINE="console=ttyS0 quiet panic=-1 intel_iommu=on slub_debug=FZPU"
 CMDLINE+=" panic_on_warn=1 kfence.sample_interval=10"
 CMDLINE+=" irqroute_mode=$MODE irqroute_timeout=$TEST_TIMEOUT"
 [ -n "$ONLY" ] && CMDLINE+=" irqroute_only=$ONLY"
+[ "$REPEAT" -gt 1 ] && CMDLINE+=" irqroute_repeat=$REPEAT"
 [ -n "$APPEND" ] && CMDLINE+=" $APPEND"
 
 QEMU=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max,+svm

@@ -57,8 +57,8 @@ TEST_F(delivery, right_vector_and_vcpu)
 	ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu, variant->vector));
 	for (i = 1; i <= NR_SIGNALS; i++) {
 		ASSERT_EQ(0, rt_signal(self->r));
-		ASSERT_EQ(i, guest_wait_count(g, variant->vcpu,
-					      variant->vector, i, 0));
+		ASSERT_EQ(i, rt_wait(&self->env, variant->vcpu,
+				     variant->vector, i));
 	}
 	ASSERT_TRUE(rt_fence(&self->env));
 	EXPECT_EQ(NR_SIGNALS, guest_count(g, variant->vcpu, variant->vector));
@@ -73,12 +73,11 @@ TEST_F(delivery, retarget)
 
 	ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu, variant->vector));
 	ASSERT_EQ(0, rt_signal(self->r));
-	ASSERT_EQ(1, guest_wait_count(g, variant->vcpu, variant->vector, 1, 0));
+	ASSERT_EQ(1, rt_wait(&self->env, variant->vcpu, variant->vector, 1));
 
 	ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu2, variant->vector2));
 	ASSERT_EQ(0, rt_signal(self->r));
-	ASSERT_EQ(1, guest_wait_count(g, variant->vcpu2, variant->vector2,
-				      1, 0));
+	ASSERT_EQ(1, rt_wait(&self->env, variant->vcpu2, variant->vector2, 1));
 	ASSERT_TRUE(rt_fence(&self->env));
 	EXPECT_EQ(1, guest_count(g, variant->vcpu, variant->vector));
 	EXPECT_EQ(2, rt_total(&self->env));
@@ -86,7 +85,7 @@ TEST_F(delivery, retarget)
 	/* And back. */
 	ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu, variant->vector));
 	ASSERT_EQ(0, rt_signal(self->r));
-	ASSERT_EQ(2, guest_wait_count(g, variant->vcpu, variant->vector, 2, 0));
+	ASSERT_EQ(2, rt_wait(&self->env, variant->vcpu, variant->vector, 2));
 	ASSERT_TRUE(rt_fence(&self->env));
 	EXPECT_EQ(1, guest_count(g, variant->vcpu2, variant->vector2));
 	EXPECT_EQ(3, rt_total(&self->env));
@@ -95,15 +94,14 @@ TEST_F(delivery, retarget)
 /* A set_msi to the MSI already set changes nothing. */
 TEST_F(delivery, same_msi_again)
 {
-	struct guest *g = self->env.g;
 	unsigned int i;
 
 	for (i = 1; i <= 4; i++) {
 		ASSERT_EQ(0, rt_set_msi(self->r, variant->vcpu,
 					variant->vector));
 		ASSERT_EQ(0, rt_signal(self->r));
-		ASSERT_EQ(i, guest_wait_count(g, variant->vcpu,
-					      variant->vector, i, 0));
+		ASSERT_EQ(i, rt_wait(&self->env, variant->vcpu,
+				     variant->vector, i));
 	}
 	ASSERT_TRUE(rt_fence(&self->env));
 	EXPECT_EQ(4, rt_total(&self->env));
@@ -112,7 +110,6 @@ TEST_F(delivery, same_msi_again)
 /* Two routes at once, one per target: neither leaks into the other. */
 TEST_F(delivery, two_routes)
 {
-	struct guest *g = self->env.g;
 	struct irqroute_route *r2;
 	unsigned int i;
 
@@ -122,10 +119,10 @@ TEST_F(delivery, two_routes)
 	for (i = 1; i <= NR_SIGNALS; i++) {
 		ASSERT_EQ(0, rt_signal(self->r));
 		ASSERT_EQ(0, rt_signal(r2));
-		ASSERT_EQ(i, guest_wait_count(g, variant->vcpu,
-					      variant->vector, i, 0));
-		ASSERT_EQ(i, guest_wait_count(g, variant->vcpu2,
-					      variant->vector2, i, 0));
+		ASSERT_EQ(i, rt_wait(&self->env, variant->vcpu,
+				     variant->vector, i));
+		ASSERT_EQ(i, rt_wait(&self->env, variant->vcpu2,
+				     variant->vector2, i));
 	}
 	ASSERT_TRUE(rt_fence(&self->env));
 	EXPECT_EQ(2 * NR_SIGNALS, rt_total(&self->env));

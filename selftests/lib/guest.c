@@ -330,6 +330,36 @@ uint64_t guest_total(const struct guest *g)
 	return sum;
 }
 
+/*
+ * A wait ran out. Say what the guest holds, then kick the vCPU out of
+ * KVM_RUN once: an interrupt that shows up after the kick was sitting in
+ * the vCPU's APIC while the vCPU slept (a lost wake-up), one that does not
+ * never reached KVM's APIC at all. Diagnostics only: the caller still gets
+ * the count from before the kick, and fails.
+ */
+static void guest_explain_shortfall(const struct guest *g, unsigned int vcpu,
+				    unsigned int vector, uint32_t expected,
+				    uint32_t count, unsigned int waited_ms)
+{
+	uint32_t after;
+
+	fprintf(stderr,
+		"guest: vCPU %u vector %#x: %u of %u interrupts after %u ms (vCPU total %llu, guest total %llu)\n",
+		vcpu, vector, count, expected, waited_ms,
+		(unsigned long long)guest_vcpu_total(g, vcpu),
+		(unsigned long long)guest_total(g));
+	if (vcpu >= g->nr_vcpus || !g->vcpus[vcpu].started)
+		return;
+	pthread_kill(g->vcpus[vcpu].thread, GUEST_KICK_SIGNAL);
+	guest_msleep(1000);
+	after = guest_count(g, vcpu, vector);
+	fprintf(stderr,
+		"guest: vCPU %u vector %#x: %u after kicking the vCPU out of KVM_RUN (%s)\n",
+		vcpu, vector, after,
+		after > count ? "it was in the APIC: a lost wake-up" :
+				"not in the APIC either");
+}
+
 uint32_t guest_wait_count(const struct guest *g, unsigned int vcpu,
 			  unsigned int vector, uint32_t expected,
 			  unsigned int timeout_ms)
@@ -347,8 +377,11 @@ uint32_t guest_wait_count(const struct guest *g, unsigned int vcpu,
 			return count;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000 >= timeout_ms)
+		    (now.tv_nsec - start.tv_nsec) / 1000000 >= timeout_ms) {
+			guest_explain_shortfall(g, vcpu, vector, expected,
+						count, timeout_ms);
 			return count;
+		}
 		/* Poll fast first: most deliveries take well under 1 ms. */
 		if (++spins < 100)
 			sched_yield();

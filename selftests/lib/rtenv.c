@@ -98,6 +98,24 @@ int rt_stats(struct irqroute *ir, struct irqroute_stats *st)
 	return irqroute_get_stats(ir, st);
 }
 
+uint32_t rt_wait(const struct rt_env *e, unsigned int vcpu,
+		 unsigned int vector, uint32_t expected)
+{
+	struct irqroute_stats st;
+	uint32_t count;
+
+	count = guest_wait_count(e->g, vcpu, vector, expected, 0);
+	/* Short: did the module hand the signals to KVM? */
+	if (count < expected && !rt_stats(e->ir, &st))
+		fprintf(stderr,
+			"irqroute: signals %llu delivered %llu pended %llu feedback %llu\n",
+			(unsigned long long)st.signals,
+			(unsigned long long)st.delivered,
+			(unsigned long long)st.pended,
+			(unsigned long long)st.feedback);
+	return count;
+}
+
 void rt_msi_entry(struct kvm_irq_routing_entry *e, uint32_t gsi,
 		  unsigned int vcpu, unsigned int vector)
 {

@@ -65,4 +65,12 @@ int rt_raw_irqfd(const struct guest *g, uint32_t gsi, int *efd);
 /* irqroute_get_stats() into @st; 0 or -errno. */
 int rt_stats(struct irqroute *ir, struct irqroute_stats *st);
 
+/*
+ * guest_wait_count() with the default timeout; when the count falls short,
+ * also prints the attachment's counters (signals, delivered to KVM,
+ * pended), to tell a signal the module lost from one KVM or the guest did.
+ */
+uint32_t rt_wait(const struct rt_env *e, unsigned int vcpu,
+		 unsigned int vector, uint32_t expected);
+
 #endif /* IRQROUTE_SELFTEST_RTENV_H */
