@@ -277,6 +277,36 @@ void edu_ack(struct edu *d, uint32_t bits)
 	d->bar0[EDU_REG_IRQ_ACK / 4] = bits;
 }
 
+long long edu_hardirq_count(const struct edu *d)
+{
+	char line[1024], *p, *end;
+	long long sum = -1;
+	FILE *f;
+
+	f = fopen("/proc/interrupts", "re");
+	if (!f)
+		return -1;
+	/* "  NN:   cpu0   cpu1  ...  chip  hwirq  vfio-msi[0](bdf)" */
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "vfio-msi") || !strstr(line, d->bdf))
+			continue;
+		p = strchr(line, ':');
+		if (!p)
+			break;
+		sum = 0;
+		for (p++;; p = end) {
+			long long v = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			sum += v;
+		}
+		break;
+	}
+	fclose(f);
+	return sum;
+}
+
 const char *edu_bdf(const struct edu *d)
 {
 	return d->bdf;

@@ -37,6 +37,13 @@ uint32_t edu_irq_status(struct edu *d);
 /* Acknowledge (BAR0 + 0x64): clears the status bits in @bits. */
 void edu_ack(struct edu *d, uint32_t bits);
 
+/*
+ * Hard interrupts vfio-pci's MSI handler has taken for the device, summed
+ * over CPUs (/proc/interrupts, "vfio-msi[0](<bdf>)"); -1 if no such line
+ * (MSI not enabled).
+ */
+long long edu_hardirq_count(const struct edu *d);
+
 /* The device's PCI address, e.g. "0000:00:01.0". */
 const char *edu_bdf(const struct edu *d);
 
