@@ -19,13 +19,18 @@
  * clears the pending bit delivers, exactly once. No interrupt stays pending
  * on a deliverable route, and none is lost.
  *
- * The hand-off cannot signal KVM's eventfd from inside the trigger's
- * wake-up (the eventfd core refuses nested signalling), so it runs from an
- * irq_work: one self-IPI later, still in hard-IRQ context.
+ * The hand-off to KVM cannot go through eventfd_signal() from inside the
+ * trigger's wake-up: the eventfd core refuses nested signalling. The gate
+ * wakes KVM's irqfd itself instead, by running the wake-up of the route's
+ * private eventfd under that eventfd's lock, taken with a trylock (see
+ * irqroute_route_wake()). If the lock is busy, or handoff_irq_work is set,
+ * an irq_work does the hand-off one self-IPI later with eventfd_signal(),
+ * still in hard-IRQ context.
  */
 #include <linux/bitops.h>
 #include <linux/eventfd.h>
 #include <linux/fs.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
@@ -50,6 +55,16 @@
  * signal is only recorded as pending.
  */
 static DEFINE_PER_CPU(bool, irqroute_in_handoff);
+
+/*
+ * Always hand off through the irq_work, never wake KVM's irqfd from the
+ * gate. For tests (the fallback path is otherwise rare) and for
+ * measurements; read once per signal, so it may change at any time.
+ */
+static bool handoff_irq_work;
+module_param(handoff_irq_work, bool, 0644);
+MODULE_PARM_DESC(handoff_irq_work,
+		 "Hand every signal to KVM through an irq_work (testing)");
 
 static bool irqroute_route_deliverable(struct irqroute_route *r)
 {
@@ -86,7 +101,30 @@ static bool irqroute_route_pend(struct irqroute_route *r)
 }
 
 /*
- * The hand-off. Runs in hard-IRQ context, interrupts disabled. clear_msi
+ * The direct hand-off, from inside the trigger's wake-up: run the wake-up
+ * of the private eventfd, where KVM's irqfd waits, as eventfd_signal()
+ * would (KVM reads the count and ignores it, so it is not raised). The
+ * trylock is what makes this safe whatever the VMM does with its
+ * eventfds: two locks of the same class are never waited for in a
+ * nested order, so no cycle of routes can deadlock. False if the lock
+ * was busy: the caller falls back to the irq_work.
+ */
+static bool irqroute_route_wake(struct irqroute_route *r)
+{
+	wait_queue_head_t *wqh = r->irqfd_wqh;
+
+	if (READ_ONCE(handoff_irq_work) || !spin_trylock(&wqh->lock))
+		return false;
+	__this_cpu_write(irqroute_in_handoff, true);
+	__wake_up_locked_key(wqh, TASK_NORMAL, poll_to_key(EPOLLIN));
+	__this_cpu_write(irqroute_in_handoff, false);
+	spin_unlock(&wqh->lock);
+	atomic64_inc(&r->ir->stats.delivered);
+	return true;
+}
+
+/*
+ * The deferred hand-off. Runs in hard-IRQ context, interrupts disabled. clear_msi
  * clears the MSI bit and then waits for this to finish (irq_work_sync), so
  * re-checking here keeps a signal from reaching a GSI being removed.
  */
@@ -109,7 +147,9 @@ static void irqroute_handoff(struct irq_work *work)
 static void irqroute_route_queue(struct irqroute_route *r)
 {
 	atomic_inc(&r->running);
-	if (!irq_work_queue(&r->handoff))
+	if (irq_work_queue(&r->handoff))
+		atomic64_inc(&r->ir->stats.deferred);
+	else
 		atomic_dec(&r->running);
 }
 
@@ -121,7 +161,11 @@ static void irqroute_route_queue(struct irqroute_route *r)
  */
 static void irqroute_route_quiesce(struct irqroute_route *r)
 {
-	/* Order the caller's MSI bit before reading the work's state. */
+	/*
+	 * Order the caller's MSI bit before reading the work's state and
+	 * the count, which also covers a gate in the middle of a direct
+	 * hand-off (irqroute_gate_wakeup()).
+	 */
 	smp_mb();
 	irq_work_sync(&r->handoff);
 	while (atomic_read_acquire(&r->running))
@@ -157,8 +201,17 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 		atomic64_inc(&r->ir->stats.feedback);
 		return 1;
 	}
-	if (irqroute_route_deliverable(r) || irqroute_route_pend(r))
+	/*
+	 * Counted before the route's state is read, so that MSI off, which
+	 * changes the state and then waits for the count to drop, either
+	 * is seen here or waits for this hand-off.
+	 */
+	atomic_inc(&r->running);
+	smp_mb__after_atomic();
+	if ((irqroute_route_deliverable(r) || irqroute_route_pend(r)) &&
+	    !irqroute_route_wake(r))
 		irqroute_route_queue(r);
+	atomic_dec_return_release(&r->running);
 	/* Handled: stop the walk, like KVM's own irqfd. */
 	return 1;
 }
@@ -189,9 +242,20 @@ static void irqroute_gate_queue(struct file *file, wait_queue_head_t *wqh,
 	spin_unlock_irqrestore(&wqh->lock, flags);
 }
 
+struct irqroute_wqh_finder {
+	poll_table pt;
+	wait_queue_head_t *wqh;
+};
+
+static void irqroute_wqh_find(struct file *file, wait_queue_head_t *wqh,
+			      poll_table *pt)
+{
+	container_of(pt, struct irqroute_wqh_finder, pt)->wqh = wqh;
+}
+
 /**
  * irqroute_gate_register - start gating a route's trigger
- * @r: the route, with @trigger, @irqfd and @index set
+ * @r: the route, with @trigger, @irqfd, @irqfd_file and @index set
  * @trigger: the trigger eventfd's file
  *
  * Context: process context, ir->lock held.
@@ -199,7 +263,18 @@ static void irqroute_gate_queue(struct file *file, wait_queue_head_t *wqh,
  */
 int irqroute_gate_register(struct irqroute_route *r, struct file *trigger)
 {
+	struct irqroute_wqh_finder finder = { .wqh = NULL };
 	__poll_t events;
+
+	/*
+	 * The wait queue of the private eventfd, for the direct hand-off.
+	 * It lives in the eventfd context, which the route holds.
+	 */
+	init_poll_funcptr(&finder.pt, irqroute_wqh_find);
+	vfs_poll(r->irqfd_file, &finder.pt);
+	if (WARN_ON_ONCE(!finder.wqh))
+		return -EBADFD;
+	r->irqfd_wqh = finder.wqh;
 
 	init_irq_work(&r->handoff, irqroute_handoff);
 	init_waitqueue_func_entry(&r->wait, irqroute_gate_wakeup);

@@ -78,12 +78,16 @@ struct irqroute_msi_cfg {
  *	the last reference to it is dropped; constant
  * @wait: the gate, a priority wait-queue entry on @trigger
  * @pt: used once, to find @trigger's wait queue through vfs_poll()
- * @handoff: signals @irqfd outside the trigger's wake-up (nested eventfd
- *	signalling is refused by the eventfd core)
- * @running: hand-offs queued or executing, counted by the gate when it
- *	queues one. An irq_work re-queued on another CPU while it runs
- *	executes on both at once, and irq_work_sync() may return while one
- *	still runs; this count covers every one.
+ * @irqfd_wqh: the wait queue of @irqfd, where KVM's irqfd waits; the
+ *	gate wakes it directly (trylock); constant after gate registration
+ * @handoff: signals @irqfd outside the trigger's wake-up when the direct
+ *	hand-off cannot take @irqfd_wqh's lock (nested eventfd signalling
+ *	is refused by the eventfd core)
+ * @running: gates between their state check and the end of their direct
+ *	hand-off, plus hand-offs queued or executing (counted by the gate
+ *	when it queues one). An irq_work re-queued on another CPU while it
+ *	runs executes on both at once, and irq_work_sync() may return while
+ *	one still runs; this count covers every one.
  * @rcu: frees the route after irq_work_single() is done with @handoff
  * @gate_busy: set by the poll callback when @trigger already has an
  *	exclusive waiter; read after vfs_poll() returns
@@ -100,6 +104,7 @@ struct irqroute_route {
 	struct file *irqfd_file;
 	wait_queue_entry_t wait;
 	poll_table pt;
+	wait_queue_head_t *irqfd_wqh;
 	struct irq_work handoff;
 	atomic_t running;
 	struct rcu_head rcu;
@@ -114,6 +119,7 @@ struct irqroute_route {
  * @delivered: signals forwarded to KVM's irqfds
  * @pended: signals that set a pending bit
  * @feedback: signals that came from another route's hand-off
+ * @deferred: gate hand-offs queued on the irq_work
  * @commits: tables sent to KVM; ir->lock
  * @commits_skipped: commits that changed nothing; ir->lock
  */
@@ -122,6 +128,7 @@ struct irqroute_counters {
 	atomic64_t delivered;
 	atomic64_t pended;
 	atomic64_t feedback;
+	atomic64_t deferred;
 	u64 commits;
 	u64 commits_skipped;
 };

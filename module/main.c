@@ -62,6 +62,7 @@ static int irqroute_get_stats(struct irqroute *ir, void *arg)
 	st->delivered = atomic64_read(&ir->stats.delivered);
 	st->pended = atomic64_read(&ir->stats.pended);
 	st->feedback = atomic64_read(&ir->stats.feedback);
+	st->deferred = atomic64_read(&ir->stats.deferred);
 	st->commits = ir->stats.commits;
 	st->commits_skipped = ir->stats.commits_skipped;
 	return 0;

@@ -18,6 +18,7 @@ FIXTURE(delivery) {
 FIXTURE_VARIANT(delivery) {
 	unsigned int vcpu, vector;
 	unsigned int vcpu2, vector2;
+	bool irq_work;		/* hand off through the irq_work */
 };
 
 FIXTURE_VARIANT_ADD(delivery, other_vcpu) {
@@ -35,8 +36,15 @@ FIXTURE_VARIANT_ADD(delivery, other_vcpu_and_vector) {
 	.vcpu2 = 0, .vector2 = RT_VECTOR(0x05),
 };
 
+FIXTURE_VARIANT_ADD(delivery, other_vcpu_and_vector_irq_work) {
+	.vcpu = 1, .vector = RT_VECTOR(0x60),
+	.vcpu2 = 0, .vector2 = RT_VECTOR(0x05),
+	.irq_work = true,
+};
+
 FIXTURE_SETUP(delivery)
 {
+	ASSERT_EQ(0, rt_handoff_irq_work(variant->irq_work));
 	ASSERT_EQ(0, rt_env_setup(&self->env, 2, NULL, true));
 	ASSERT_EQ(0, irqroute_route_create(self->env.ir, &self->r));
 }
@@ -46,6 +54,7 @@ FIXTURE_TEARDOWN(delivery)
 	if (self->r)
 		irqroute_route_destroy(self->r);
 	rt_env_teardown(&self->env);
+	rt_handoff_irq_work(false);
 }
 
 /* Each signal is one interrupt at the target, and nowhere else. */

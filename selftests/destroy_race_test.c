@@ -65,6 +65,7 @@ FIXTURE_VARIANT(destroy) {
 	unsigned int hammers;
 	bool masked;		/* masked, with an edge pending */
 	bool no_msi;		/* destroy a route that never had an MSI */
+	bool irq_work;		/* hand off through the irq_work */
 };
 
 FIXTURE_VARIANT_ADD(destroy, unmasked) {
@@ -73,6 +74,10 @@ FIXTURE_VARIANT_ADD(destroy, unmasked) {
 
 FIXTURE_VARIANT_ADD(destroy, unmasked_two_hammers) {
 	.iterations = 100, .hammers = 2,
+};
+
+FIXTURE_VARIANT_ADD(destroy, unmasked_two_hammers_irq_work) {
+	.iterations = 100, .hammers = 2, .irq_work = true,
 };
 
 FIXTURE_VARIANT_ADD(destroy, masked) {
@@ -85,12 +90,14 @@ FIXTURE_VARIANT_ADD(destroy, no_msi) {
 
 FIXTURE_SETUP(destroy)
 {
+	ASSERT_EQ(0, rt_handoff_irq_work(variant->irq_work));
 	ASSERT_EQ(0, rt_env_setup(&self->env, 1, NULL, true));
 }
 
 FIXTURE_TEARDOWN(destroy)
 {
 	rt_env_teardown(&self->env);
+	rt_handoff_irq_work(false);
 }
 
 /* Waits until the gate has seen the hammering (and, unmasked, the guest). */

@@ -100,6 +100,7 @@ FIXTURE_VARIANT(race) {
 	unsigned int toggles;	/* up to this many unmask/mask per cycle */
 	int (*mask)(struct irqroute_route *r);
 	int (*unmask)(struct irqroute_route *r);
+	bool irq_work;		/* hand off through the irq_work */
 };
 
 FIXTURE_VARIANT_ADD(race, seed_flow) {
@@ -112,6 +113,12 @@ FIXTURE_VARIANT_ADD(race, unmask_delivers) {
 	.mask = irqroute_mask, .unmask = irqroute_unmask,
 };
 
+FIXTURE_VARIANT_ADD(race, unmask_delivers_irq_work) {
+	.consume = false, .toggles = 2,
+	.mask = irqroute_mask, .unmask = irqroute_unmask,
+	.irq_work = true,
+};
+
 FIXTURE_VARIANT_ADD(race, seed_flow_ioctl) {
 	.consume = true, .toggles = 1,
 	.mask = irqroute_mask_ioctl, .unmask = irqroute_unmask_ioctl,
@@ -119,6 +126,7 @@ FIXTURE_VARIANT_ADD(race, seed_flow_ioctl) {
 
 FIXTURE_SETUP(race)
 {
+	ASSERT_EQ(0, rt_handoff_irq_work(variant->irq_work));
 	ASSERT_EQ(0, rt_env_setup(&self->env, 1, NULL, true));
 	ASSERT_EQ(0, rt_route_new(self->env.ir, 0, VEC, &self->r));
 }
@@ -128,6 +136,7 @@ FIXTURE_TEARDOWN(race)
 	if (self->r)
 		irqroute_route_destroy(self->r);
 	rt_env_teardown(&self->env);
+	rt_handoff_irq_work(false);
 }
 
 TEST_F_TIMEOUT(race, one_interrupt_per_cycle, 600)

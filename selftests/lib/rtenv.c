@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 
@@ -96,6 +97,23 @@ int rt_stats(struct irqroute *ir, struct irqroute_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
 	return irqroute_get_stats(ir, st);
+}
+
+int rt_handoff_irq_work(bool on)
+{
+	static const char path[] =
+		"/sys/module/irqroute/parameters/handoff_irq_work";
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	if (write(fd, on ? "Y" : "N", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 uint32_t rt_wait(const struct rt_env *e, unsigned int vcpu,

@@ -66,6 +66,15 @@ int rt_raw_irqfd(const struct guest *g, uint32_t gsi, int *efd);
 int rt_stats(struct irqroute *ir, struct irqroute_stats *st);
 
 /*
+ * Sets irqroute's handoff_irq_work parameter: every signal then reaches
+ * KVM through the gate's irq_work instead of the direct hand-off (the
+ * fallback the direct path takes when the irqfd's lock is busy). Global:
+ * fixtures set it in setup, whichever way they need, and clear it in
+ * teardown. 0 or -errno.
+ */
+int rt_handoff_irq_work(bool on);
+
+/*
  * guest_wait_count() with the default timeout; when the count falls short,
  * also prints the attachment's counters (signals, delivered to KVM,
  * pended), to tell a signal the module lost from one KVM or the guest did.

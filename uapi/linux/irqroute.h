@@ -257,6 +257,10 @@ struct irqroute_route_op {
  * @commits_skipped: out, commits that changed nothing and were skipped
  * @feedback: out, signals that came from another route's hand-off (a
  *	loop of eventfds) and were held pending instead of forwarded
+ * @deferred: out, hand-offs from a gate that went through the irq_work
+ *	(one self-IPI later) instead of waking KVM's irqfd directly;
+ *	counted in @delivered when they reach KVM. Added after the first
+ *	version: a caller passing the shorter struct does not get it.
  *
  * Counters of the attachment since IRQROUTE_ATTACH.
  */
@@ -269,6 +273,7 @@ struct irqroute_stats {
 	__u64 commits;
 	__u64 commits_skipped;
 	__u64 feedback;
+	__u64 deferred;
 };
 
 #define IRQROUTE_GET_STATS	_IOWR(IRQROUTE_TYPE, 0x04, struct irqroute_stats)
