@@ -207,6 +207,7 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 	 * is seen here or waits for this hand-off.
 	 */
 	atomic_inc(&r->running);
+	/* Order the count before reading the MSI and mask bits. */
 	smp_mb__after_atomic();
 	if ((irqroute_route_deliverable(r) || irqroute_route_pend(r)) &&
 	    !irqroute_route_wake(r))
