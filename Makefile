@@ -8,10 +8,12 @@
 #   make lib                   build/lib/libirqroute.{a,so.1}
 #   make selftests             build/selftests/<tests> + TESTS
 #   make examples              build/examples/irqroute-demo
-#   make bench                 build/bench/ (when bench/Makefile exists)
-#   make bench-run [KVER=<abi>] build, then run irqroute-bench in a VM
-#                              (default: the 6.1 kernel)
-#   make all                   all of the above but bench-run, both kernels
+#   make bench-build           build/bench/irqroute-bench only
+#   make bench [KVER=<abi>]    build, run irqroute-bench in the VM (6.1 by
+#                              default; BENCH_KVERS="6.1 6.12" for both),
+#                              write build/bench/results.md + cost-vs-n.png
+#   make bench-quick           the same in seconds, for CI (no thresholds)
+#   make all                   all of the above but the bench runs, both kernels
 #   make check                 full test matrix in VMs (6.1 and 6.12)
 #   make demo                  the main job: demo VMM in a 6.1 VM
 #   make lint                  W=1, sparse, checkpatch, symbol exports
@@ -29,14 +31,13 @@ JOBS ?= $(shell nproc)
 # kernels' objects never share a directory.
 MODULE_SRCS := Kbuild module uapi
 
-.PHONY: all module modules lib selftests examples bench bench-run check \
-	demo lint \
-	setup clean help
+.PHONY: all module modules lib selftests examples bench bench-build \
+	bench-quick check demo lint setup clean help
 
-all: modules lib selftests examples bench
+all: modules lib selftests examples bench-build
 
 help:
-	@sed -n '3,18p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,20p' $(firstword $(MAKEFILE_LIST))
 
 define need_env
 	@test -n "$(KVER_61)" -a -n "$(KVER_612)" -a -n "$(LINUX_SRC)" || \
@@ -81,18 +82,22 @@ examples: lib
 			LIBIRQROUTE=$(BUILD)/lib; \
 	else echo "  SKIP    examples (no examples/Makefile yet)"; fi
 
-bench: lib
-	@if [ -f bench/Makefile ]; then \
-		$(MAKE) -C bench O=$(BUILD)/bench LINUX_SRC=$(LINUX_SRC) \
-			LIBIRQROUTE=$(BUILD)/lib; \
-	else echo "  SKIP    bench (no bench/Makefile yet)"; fi
-
-# Not part of `all`: it boots a VM. Needs the module for that kernel.
-BENCH_KVER = $(or $(KVER),$(KVER_61))
-bench-run: bench
+bench-build: lib
 	$(need_env)
-	$(MAKE) module KVER=$(BENCH_KVER)
-	scripts/vm-run.sh --kver $(BENCH_KVER) --mode bench
+	$(MAKE) -C bench O=$(BUILD)/bench LINUX_SRC=$(LINUX_SRC) \
+		LIBIRQROUTE=$(BUILD)/lib
+
+# Not part of `all`: they boot VMs (bench/run.sh builds what they need).
+BENCH_KVERS ?= $(or $(KVER),6.1)
+bench:
+	$(need_env)
+	BENCH_CMD="make bench BENCH_KVERS='$(BENCH_KVERS)'" \
+		bench/run.sh --kvers "$(BENCH_KVERS)"
+
+bench-quick:
+	$(need_env)
+	BENCH_CMD="make bench-quick BENCH_KVERS='$(BENCH_KVERS)'" \
+		bench/run.sh --quick --kvers "$(BENCH_KVERS)"
 
 check:
 	scripts/run-tests.sh
