@@ -56,10 +56,14 @@ int irqroute_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 	if (vma->vm_pgoff != 0 || vma->vm_end - vma->vm_start != PAGE_SIZE)
 		return -EINVAL;
-	if (!(vma->vm_flags & VM_SHARED))
+	if (!(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_EXEC))
 		return -EINVAL;
 
-	/* A forked child has no business with the parent's routes. */
-	irqroute_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTCOPY | VM_DONTDUMP, 0);
+	/*
+	 * A forked child has no business with the parent's routes, and
+	 * nothing in the page is code.
+	 */
+	irqroute_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTCOPY | VM_DONTDUMP,
+			      VM_MAYEXEC);
 	return vm_insert_page(vma, vma->vm_start, virt_to_page(ir->shm));
 }

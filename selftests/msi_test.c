@@ -4,8 +4,11 @@
  * pending edge, and the set_msi that makes it deliverable again delivers
  * that edge, once, to the new MSI.
  */
+#include <sys/ioctl.h>
+
 #include "kselftest_harness.h"
 
+#include "irqroute_raw.h"
 #include "rtenv.h"
 
 #define VEC		RT_VECTOR(0x30)
@@ -125,6 +128,64 @@ TEST_F(msi, consumed_while_cleared)
 	EXPECT_EQ(1, guest_wait_count(g, 1, VEC, 1, 0));
 	ASSERT_TRUE(rt_fence(&self->env));
 	EXPECT_EQ(1, rt_total(&self->env));
+}
+
+/* IRQROUTE_SET_MSI as the raw ioctl, with every field under control. */
+static int set_msi_raw(const struct irqroute_route *r, int fd,
+		       uint64_t address, uint32_t data, uint32_t flags)
+{
+	struct irqroute_msi m = {
+		.size = sizeof(m),
+		.flags = flags,
+		.index = irqroute_route_index(r),
+		.data = data,
+		.address_lo = (uint32_t)address,
+		.address_hi = (uint32_t)(address >> 32),
+	};
+
+	return __irqroute_ioctl(fd, IRQROUTE_SET_MSI, &m);
+}
+
+/*
+ * An MSI KVM refuses (with KVM_X2APIC_API_USE_32BIT_IDS, address_hi's low
+ * byte must be 0): set_msi fails with KVM's EINVAL, the route keeps the
+ * MSI it had, and another route's change staged (deferred) before the
+ * refused call survives it and lands at the next IRQROUTE_COMMIT.
+ */
+TEST_F(msi, kvm_refusal_keeps_committed_and_staged)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X2APIC_API,
+		.args[0] = KVM_X2APIC_API_USE_32BIT_IDS,
+	};
+	struct guest *g = self->env.g;
+	int fd = irqroute_fd(self->env.ir);
+	struct irqroute_route *r2;
+
+	ASSERT_EQ(0, rt_set_msi(self->r, 1, VEC));
+	ASSERT_EQ(0, rt_route_new(self->env.ir, 0, VEC, &r2));
+	ASSERT_EQ(0, ioctl(guest_vm_fd(g), KVM_ENABLE_CAP, &cap));
+
+	ASSERT_EQ(0, set_msi_raw(r2, fd, guest_msi_address(0), VEC2,
+				 IRQROUTE_MSI_F_DEFER));
+	ASSERT_EQ(-EINVAL, set_msi_raw(self->r, fd,
+				       guest_msi_address(1) | 1ULL << 32,
+				       VEC2, 0));
+
+	/* Both routes still deliver to what was committed. */
+	ASSERT_EQ(0, rt_signal(self->r));
+	ASSERT_EQ(1, guest_wait_count(g, 1, VEC, 1, 0));
+	ASSERT_EQ(0, rt_signal(r2));
+	ASSERT_EQ(1, guest_wait_count(g, 0, VEC, 1, 0));
+
+	/* The staged change of r2 is still there for the commit. */
+	ASSERT_EQ(0, __irqroute_commit(fd));
+	ASSERT_EQ(0, rt_signal(r2));
+	ASSERT_EQ(1, guest_wait_count(g, 0, VEC2, 1, 0));
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(0, guest_count(g, 1, VEC2));
+	EXPECT_EQ(3, rt_total(&self->env));
+	irqroute_route_destroy(r2);
 }
 
 TEST_HARNESS_MAIN

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
@@ -143,6 +144,68 @@ TEST_F(shm, map_read_only)
 	ASSERT_NE(MAP_FAILED, h);
 	ASSERT_EQ(IRQROUTE_SHM_MAGIC, h->magic);
 	munmap((void *)h, self->shm_size);
+}
+
+/* Nothing in the page is code: no PROT_EXEC, now or by mprotect(). */
+TEST_F(shm, map_exec)
+{
+	void *p;
+
+	assert_map_fails(_metadata, self->fd, self->shm_size,
+			 PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED, 0,
+			 EINVAL);
+	assert_map_fails(_metadata, self->fd, self->shm_size,
+			 PROT_READ | PROT_EXEC, MAP_SHARED, 0, EINVAL);
+	p = irqroute_shm_map(self->fd, self->shm_size, MAP_SHARED, 0);
+	ASSERT_NE(NULL, p);
+	errno = 0;
+	ASSERT_EQ(-1, mprotect(p, self->shm_size, PROT_READ | PROT_EXEC));
+	ASSERT_EQ(EACCES, errno);
+	munmap(p, self->shm_size);
+}
+
+/* The [irqroute-table] mapping of this process, from /proc/self/maps. */
+static bool table_mapping(unsigned long *start, unsigned long *end)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "[irqroute-table]") &&
+			sscanf(line, "%lx-%lx", start, end) == 2;
+	fclose(f);
+	return found;
+}
+
+/*
+ * The module's table buffer is mapped read-only into the VMM (KVM reads
+ * its ioctl arguments from there). The VMM cannot make it writable, nor
+ * write it with FOLL_FORCE through /proc/self/mem.
+ */
+TEST_F(shm, table_mapping_read_only)
+{
+	unsigned long start, end;
+	uint32_t word = 0x5a5a5a5a, before;
+	int mem;
+
+	ASSERT_TRUE(table_mapping(&start, &end));
+	ASSERT_LT(start, end);
+	before = *(volatile uint32_t *)start;
+	errno = 0;
+	ASSERT_EQ(-1, mprotect((void *)start, end - start,
+			       PROT_READ | PROT_WRITE));
+	ASSERT_EQ(EACCES, errno);
+
+	mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, mem);
+	errno = 0;
+	ASSERT_EQ(-1, pwrite(mem, &word, sizeof(word), start));
+	EXPECT_TRUE(errno == EFAULT || errno == EIO) TH_LOG("errno %d", errno);
+	close(mem);
+	ASSERT_EQ(before, *(volatile uint32_t *)start);
 }
 
 /* VM_DONTEXPAND: the mapping cannot be grown past the page. */

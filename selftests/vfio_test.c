@@ -254,6 +254,44 @@ TEST_F(vfio, destroy_while_raising)
 }
 
 /*
+ * The whole attachment goes (its file is closed, with the route on it)
+ * while the device keeps raising: nothing reaches the guest afterwards,
+ * and the VM itself still takes interrupts.
+ */
+TEST_F(vfio, detach_while_raising)
+{
+	struct raiser rs = { .edu = self->edu };
+	struct guest *g = self->env.g;
+	pthread_t thread;
+	uint32_t before, fences;
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, raise_loop, &rs));
+	ASSERT_LE(20, rt_wait(&self->env, 0, VEC_A, 20));
+	irqroute_detach(self->env.ir);
+	self->env.ir = NULL;
+	self->env.fence = NULL;
+	self->r = NULL;
+	/* No fence route any more: KVM_SIGNAL_MSI, then settle. */
+	fences = guest_count(g, 0, RT_FENCE_VECTOR);
+	ASSERT_LT(0, guest_signal_msi(g, guest_msi_address(0),
+				      RT_FENCE_VECTOR));
+	ASSERT_EQ(fences + 1, guest_wait_count(g, 0, RT_FENCE_VECTOR,
+					       fences + 1, 0));
+	guest_msleep(GUEST_SETTLE_MS);
+	before = guest_count(g, 0, VEC_A);
+	guest_msleep(300);
+	__atomic_store_n(&rs.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(thread, NULL);
+	ASSERT_LT(0, guest_signal_msi(g, guest_msi_address(0),
+				      RT_FENCE_VECTOR));
+	ASSERT_EQ(fences + 2, guest_wait_count(g, 0, RT_FENCE_VECTOR,
+					       fences + 2, 0));
+	guest_msleep(GUEST_SETTLE_MS);
+	EXPECT_EQ(before, guest_count(g, 0, VEC_A));
+	EXPECT_LT(before, rs.raised);
+}
+
+/*
  * VFIO's trigger is removed and given to a new route: the new route gets
  * every MSI, the old one (still alive) none.
  */
