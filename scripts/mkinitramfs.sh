@@ -102,8 +102,9 @@ fi
 for d in selftests:tests examples:examples bench:bench; do
 	src=$BUILD/${d%%:*}
 	[ -d "$src" ] || continue
-	# Only the runnable outputs and the TESTS list: no objects.
-	find "$src" -maxdepth 1 -type f \( -perm -u+x -o -name TESTS \) \
+	# Only the runnable outputs and the TESTS lists: no objects.
+	find "$src" -maxdepth 1 -type f \
+		\( -perm -u+x -o -name TESTS -o -name TESTS.faults \) \
 		-exec cp {} "$STAGE/irqroute/${d##*:}/" \;
 done
 

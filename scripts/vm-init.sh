@@ -194,10 +194,24 @@ run_timed() {
 	return $rc
 }
 
+# TESTS, and TESTS.faults (tests that need fault injection) on a kernel
+# that has it (/proc/thread-self/fail-nth: the debug kernel).
+test_list() {
+	grep -v '^[[:space:]]*#' TESTS
+	if [ -e /proc/thread-self/fail-nth ] && [ -s TESTS.faults ]; then
+		grep -v '^[[:space:]]*#' TESTS.faults
+	fi
+}
+
 run_tests() {
 	cd /irqroute/tests || fatal "no /irqroute/tests"
 	[ -s TESTS ] || fatal "no /irqroute/tests/TESTS (selftests not built?)"
-	for t in $(grep -v '^[[:space:]]*#' TESTS); do
+	if [ -e /proc/thread-self/fail-nth ]; then
+		echo "# fault injection available: also running $(tr '\n' ' ' <TESTS.faults)"
+	else
+		echo "# no fault injection in this kernel: $(tr '\n' ' ' <TESTS.faults 2>/dev/null)not run (debug kernel only)"
+	fi
+	for t in $(test_list); do
 		if [ -n "$ONLY" ]; then
 			case " $ONLY " in *" $t "*) ;; *) continue ;; esac
 		fi
