@@ -18,6 +18,10 @@
 #   make demo                  the main job: demo VMM in a 6.1 VM
 #   make lint                  W=1, sparse, checkpatch, symbol exports
 #   make setup                 scripts/setup-host.sh (root)
+#   make module-debug          irqroute.ko for the debug kernel (KASAN,
+#                              lockdep, kmemleak) of build-debug-kernel.sh
+#   make check-debug           selftests in a VM on that kernel
+#                              (scripts/run-debug-tests.sh; builds it)
 
 IRQROUTE_CACHE ?= /var/tmp/irqroute-cache
 export IRQROUTE_CACHE
@@ -32,12 +36,12 @@ JOBS ?= $(shell nproc)
 MODULE_SRCS := Kbuild module uapi
 
 .PHONY: all module modules lib selftests examples bench bench-build \
-	bench-quick check demo lint setup clean help
+	bench-quick check demo lint setup clean help module-debug check-debug
 
 all: modules lib selftests examples bench-build
 
 help:
-	@sed -n '3,20p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,24p' $(firstword $(MAKEFILE_LIST))
 
 define need_env
 	@test -n "$(KVER_61)" -a -n "$(KVER_612)" -a -n "$(LINUX_SRC)" || \
@@ -110,6 +114,25 @@ lint:
 
 setup:
 	scripts/setup-host.sh
+
+# The debug kernel lives in the cache; its kbuild dir is an O= tree.
+DEBUG_KVER = $(shell cat $(IRQROUTE_CACHE)/debug-kernel/RELEASE 2>/dev/null)
+DEBUG_KDIR = $(IRQROUTE_CACHE)/kernels/$(DEBUG_KVER)/lib/modules/$(DEBUG_KVER)/build
+
+module-debug:
+	@test -n "$(DEBUG_KVER)" -a -f "$(DEBUG_KDIR)/Module.symvers" || \
+		{ echo "no debug kernel: run scripts/build-debug-kernel.sh" >&2; exit 1; }
+	@mkdir -p $(BUILD)/$(DEBUG_KVER)/src
+	@rsync -a --delete --exclude='*.o' --exclude='.*.cmd' \
+		--exclude='*.mod' --exclude='*.mod.c' --exclude='*.ko' \
+		$(MODULE_SRCS) $(BUILD)/$(DEBUG_KVER)/src/
+	$(MAKE) -C $(DEBUG_KDIR) M=$(BUILD)/$(DEBUG_KVER)/src \
+		$(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS)) modules
+	@cp $(BUILD)/$(DEBUG_KVER)/src/irqroute.ko $(BUILD)/$(DEBUG_KVER)/irqroute.ko
+	@echo "  MODULE  build/$(DEBUG_KVER)/irqroute.ko"
+
+check-debug:
+	scripts/run-debug-tests.sh
 
 clean:
 	rm -rf $(BUILD)

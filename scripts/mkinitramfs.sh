@@ -45,10 +45,12 @@ fi
 
 # Modules the in-VM runner needs, in the order it loads them. Dependencies
 # from modules.dep are put before each module; missing optional ones
-# (vfio_virqfd was folded into vfio.ko in 6.2) are skipped.
+# (vfio_virqfd was folded into vfio.ko in 6.2; ccp is only there for
+# kvm-amd's SEV, which the debug kernel of build-debug-kernel.sh leaves out,
+# and modules.dep pulls it in wherever kvm-amd needs it) are skipped.
 WANTED=(irqbypass kvm ccp kvm-amd vfio vfio_iommu_type1 vfio_virqfd
 	vfio-pci-core vfio-pci)
-OPTIONAL=" vfio_virqfd "
+OPTIONAL=" vfio_virqfd ccp "
 
 declare -A DEPS=() PATHOF=() DONE=()
 while IFS=: read -r mod deps; do

@@ -12,6 +12,10 @@
 #   irqroute_timeout=S              timeout of each test binary (default 300)
 #   irqroute_only=a,b               run only these tests (debugging)
 #   irqroute_repeat=N               run the tests N times (flake hunting)
+#   irqroute_kmemleak=1             debug kernel (scripts/run-debug-tests.sh):
+#                                   kmemleak scan before irqroute.ko (cleared)
+#                                   and after its rmmod (a leak fails the
+#                                   run); lockdep must still be on at the end
 #
 # Counting, test mode: one per kselftest case ("ok N" / "not ok N" lines
 # of each binary's TAP output). A case reported "# SKIP" counts as failed:
@@ -39,12 +43,14 @@ MODE=test
 TEST_TIMEOUT=300
 ONLY=""
 REPEAT=1
+KMEMLEAK=0
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	irqroute_mode=*) MODE=${arg#*=} ;;
 	irqroute_timeout=*) TEST_TIMEOUT=${arg#*=} ;;
 	irqroute_only=*) ONLY=$(echo "${arg#*=}" | tr , ' ') ;;
 	irqroute_repeat=*) REPEAT=${arg#*=} ;;
+	irqroute_kmemleak=*) KMEMLEAK=${arg#*=} ;;
 	esac
 done
 
@@ -95,6 +101,49 @@ until [ -s /tmp/kvm-hold.out ]; do
 	sleep 0.1
 done
 echo "# $(cat /tmp/kvm-hold.out) as pid $HOLD_PID"
+
+# --- kmemleak (irqroute_kmemleak=1) ---------------------------------------
+
+KMEMLEAK_FILE=/sys/kernel/debug/kmemleak
+
+# Two scans, as Documentation/dev-tools/kmemleak.rst advises; an object is
+# reported only once it is 5 s old, so wait that long first. Leaves the
+# report in /tmp/kmemleak.txt.
+kmemleak_scan() {
+	sleep 6
+	echo scan >$KMEMLEAK_FILE && sleep 1 && echo scan >$KMEMLEAK_FILE ||
+		return 1
+	cat $KMEMLEAK_FILE >/tmp/kmemleak.txt
+}
+
+# Leaks from before irqroute.ko (boot, KVM and VFIO loading) are not the
+# run's: report them for the record and clear them.
+kmemleak_before() {
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	[ -w $KMEMLEAK_FILE ] ||
+		fatal "irqroute_kmemleak=1 but no $KMEMLEAK_FILE (kernel without kmemleak?)"
+	kmemleak_scan || fatal "kmemleak scan failed before irqroute.ko (kmemleak off?)"
+	echo "# kmemleak before irqroute.ko: $(grep -c '^unreferenced object' /tmp/kmemleak.txt) suspect(s), cleared"
+	sed 's/^/# kmemleak-before: /' /tmp/kmemleak.txt
+	echo clear >$KMEMLEAK_FILE
+}
+
+# After rmmod irqroute: anything reported now was leaked during the run.
+kmemleak_after() {
+	if ! kmemleak_scan; then
+		not_ok "kmemleak scan after the run (kmemleak switched itself off?)"
+		return
+	fi
+	n=$(grep -c '^unreferenced object' /tmp/kmemleak.txt)
+	sed 's/^/# kmemleak: /' /tmp/kmemleak.txt
+	if [ "$n" -eq 0 ]; then
+		ok "kmemleak: no leak after the run (two scans after rmmod irqroute)"
+	else
+		not_ok "kmemleak: $n object(s) leaked during the run (above)"
+	fi
+}
+
+[ "$KMEMLEAK" = 1 ] && kmemleak_before
 
 [ -f /irqroute/irqroute.ko ] || fatal "no irqroute.ko in the initramfs"
 insmod /irqroute/irqroute.ko || fatal "insmod irqroute.ko failed"
@@ -287,6 +336,8 @@ until rmmod irqroute 2>/tmp/rmmod.err; do
 	fi
 	sleep 1
 done
+# Where irqroute.ko was, to read kmemleak's raw addresses after the rmmod.
+[ "$KMEMLEAK" = 1 ] && grep '^irqroute ' /proc/modules | sed 's/^/# module: /'
 if grep -q '^irqroute ' /proc/modules; then
 	not_ok "rmmod irqroute"
 else
@@ -295,6 +346,22 @@ else
 fi
 
 PATTERN='WARNING|BUG|Oops|Call Trace|KFENCE|slab error|general protection|stall|soft lockup|hard LOCKUP|refcount_t|corruption|UBSAN'
+if [ "$KMEMLEAK" = 1 ]; then
+	kmemleak_after
+	# lockdep's "INFO: ..." reports and kmemleak's "N new suspected
+	# memory leaks"; KASAN ("BUG: KASAN"), lockdep's "WARNING: ..." and
+	# "BUG: sleeping function called from invalid context" match above.
+	PATTERN="$PATTERN|INFO: |memory leak"
+	# lockdep switches itself off after its first report (or when it
+	# runs out of table space): then it checked only part of the run.
+	if grep -q 'debug_locks: *1$' /proc/lockdep_stats 2>/dev/null; then
+		ok "lockdep on for the whole run (debug_locks: 1)"
+	else
+		grep -E 'debug_locks|lock-classes|direct dependencies' \
+			/proc/lockdep_stats 2>/dev/null | sed 's/^/# /'
+		not_ok "lockdep is off at the end of the run"
+	fi
+fi
 dmesg >/tmp/dmesg.txt
 # Only what happened after irqroute.ko was loaded is ours; if the marker
 # has scrolled out of the ring buffer, check everything.
@@ -305,6 +372,19 @@ if [ -s /tmp/bad.txt ]; then
 	not_ok "kernel log shows warnings/bugs (above)"
 else
 	ok "kernel log clean (slub_debug, panic_on_warn)"
+fi
+if [ "$KMEMLEAK" = 1 ]; then
+	# The debug kernel's checkers report anywhere: show what came before
+	# irqroute.ko too (not irqroute's, but the run is not clean), and the
+	# whole log with the traces when anything matched.
+	head -n $((${start:-1} - 1)) /tmp/dmesg.txt | grep -E "$PATTERN" \
+		>/tmp/bad-boot.txt
+	if [ -s /tmp/bad-boot.txt ]; then
+		sed 's/^/# dmesg-before-irqroute: /' /tmp/bad-boot.txt
+		not_ok "kernel log before irqroute.ko was loaded shows warnings/bugs (above)"
+	fi
+	[ -s /tmp/bad.txt ] || [ -s /tmp/bad-boot.txt ] &&
+		sed 's/^/# dmesg-full: /' /tmp/dmesg.txt
 fi
 tainted=$(cat /proc/sys/kernel/tainted)
 # bit 9 = TAINT_WARN, bit 7 = TAINT_DIE (oops), bit 5 = TAINT_BAD_PAGE

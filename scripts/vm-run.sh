@@ -7,7 +7,7 @@
 #
 # usage: vm-run.sh --kver <abi> --mode test|demo|bench [--timeout S]
 #                  [--test-timeout S] [--only test1,test2] [--repeat N]
-#                  [--append ARGS]
+#                  [--append ARGS] [--mem MB]
 #
 # The console goes to stdout and to build/logs/<abi>-<mode>.log; the verdict
 # ("<passed> <failed>") to build/logs/<abi>-<mode>.result. Exit status is 0
@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
 BUILD=$ROOT/build
-KVER="" MODE=test TIMEOUT="" TEST_TIMEOUT=300 ONLY="" REPEAT=1 APPEND=""
+KVER="" MODE=test TIMEOUT="" TEST_TIMEOUT=300 ONLY="" REPEAT=1 APPEND="" MEM=2048
 
 die() { echo "vm-run: ERROR: $*" >&2; exit 2; }
 
@@ -31,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=$2; shift 2 ;;
 	--repeat) REPEAT=$2; shift 2 ;;
 	--append) APPEND=$2; shift 2 ;;
+	--mem) MEM=$2; shift 2 ;;	# the debug kernel (KASAN) wants more
 	*) die "unknown argument $1" ;;
 	esac
 done
@@ -63,7 +64,7 @@ CMDLINE+=" irqroute_mode=$MODE irqroute_timeout=$TEST_TIMEOUT"
 [ -n "$APPEND" ] && CMDLINE+=" $APPEND"
 
 QEMU=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max,+svm
-      -m 2048 -smp 2 -device intel-iommu -device edu
+      -m "$MEM" -smp 2 -device intel-iommu -device edu
       -kernel "$VMLINUZ" -initrd "$INITRD" -append "$CMDLINE"
       -nodefaults -display none -serial stdio -monitor none -no-reboot)
 
