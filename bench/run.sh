@@ -42,10 +42,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-[ -f "$CACHE/env.sh" ] || die "no $CACHE/env.sh: run 'sudo scripts/setup-host.sh' first"
+[ -f "$CACHE/env.sh" ] ||
+	die "no $CACHE/env.sh: run 'sudo scripts/setup-host.sh' first"
 # shellcheck disable=SC1091
 . "$CACHE/env.sh"
-command -v gnuplot >/dev/null || die "gnuplot missing (scripts/setup-host.sh installs gnuplot-nox)"
+command -v gnuplot >/dev/null ||
+	die "gnuplot missing (scripts/setup-host.sh installs gnuplot-nox)"
 
 abis=()
 for k in $KVERS; do
@@ -65,7 +67,7 @@ else
 	# Numbers, not checks: no slab debugging (it pads and tracks every
 	# object, and slows allocation), no KFENCE sampling.
 	APPEND="slub_debug=- kfence.sample_interval=0"
-	VM_LIMITS=(--timeout 3000 --test-timeout 2700)
+	VM_LIMITS=(--timeout 1800 --test-timeout 1500)
 fi
 [ -n "$EXTRA" ] && APPEND+=" $EXTRA" && CMD+=" (BENCH_APPEND=\"$EXTRA\")"
 
@@ -83,32 +85,39 @@ for k in "${abis[@]}"; do
 	rm -f "$OUT/report-$k.md" "$OUT/costn-$k.dat"
 	if ! "$ROOT/scripts/vm-run.sh" --kver "$k" --mode bench \
 		"${VM_LIMITS[@]}" --append "$APPEND"; then
-		echo "bench: $k: the VM run failed (log: build/logs/$k-bench.log)" >&2
+		echo "bench: $k: the VM run failed" \
+		     "(log: build/logs/$k-bench.log)" >&2
 		failed=1
 	fi
 	log=$ROOT/build/logs/$k-bench.log
 	[ -f "$log" ] || continue
 	# The report, without the console's kernel messages ("[ 12.3] ...").
-	sed -n '/^=== IRQROUTE-BENCH REPORT BEGIN ===$/,/^=== IRQROUTE-BENCH REPORT END ===$/p' \
-		"$log" | grep -av '^=== IRQROUTE-BENCH REPORT' |
+	mark='=== IRQROUTE-BENCH REPORT'
+	sed -n "/^$mark BEGIN ===\$/,/^$mark END ===\$/p" "$log" |
+		grep -av "^$mark" |
 		grep -avE '^\[ *[0-9]+\.[0-9]+\]' >"$OUT/report-$k.md" || true
-	grep -a '^BENCH-COSTN ' "$log" | cut -d' ' -f2- >"$OUT/costn-$k.dat" || true
+	grep -a '^BENCH-COSTN ' "$log" | cut -d' ' -f2- \
+		>"$OUT/costn-$k.dat" || true
 	if [ ! -s "$OUT/report-$k.md" ]; then
 		echo "bench: $k: no report in $log" >&2
 		failed=1
 	fi
 done
 
-# --- results.md ---------------------------------------------------------------
+# --- results.md -------------------------------------------------------------
 {
 	echo "# irqroute-bench results ($MODE)"
 	echo
 	echo "- Command: \`$CMD\`"
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- Kernels: ${abis[*]}"
-	echo "- Host: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(qemu-system-x86_64 --version | head -n1)"
-	echo "- L1: QEMU TCG (emulated AMD SVM, 2 vCPUs, 2 GiB), the benchmark's"
-	echo "  L2 guests have 1 vCPU. Only same-boot ratios mean anything."
+	cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- |
+	      sed 's/^ *//')
+	echo "- Host: $(nproc) CPUs ($cpu)," \
+	     "$(qemu-system-x86_64 --version | head -n1)"
+	echo "- L1: QEMU TCG (emulated AMD SVM, 2 vCPUs, 2 GiB); the"
+	echo "  benchmark's L2 guests have 1 vCPU. Only same-boot ratios"
+	echo "  mean anything."
 	echo "- Ratio = irqroute / stock: below 1, irqroute is faster (or"
 	echo "  smaller); throughput rows are the other way round."
 	echo
@@ -118,14 +127,15 @@ done
 		else
 			echo "### $k"
 			echo
-			echo "No report: the run failed (build/logs/$k-bench.log)."
+			echo "No report: the run failed" \
+			     "(build/logs/$k-bench.log)."
 		fi
 		echo
 	done
 	echo "Plot: cost-vs-n.png (cost against N, log-log)."
 } >"$OUT/results.md"
 
-# --- cost-vs-n.png --------------------------------------------------------------
+# --- cost-vs-n.png ----------------------------------------------------------
 files="" names=""
 for k in "${abis[@]}"; do
 	[ -s "$OUT/costn-$k.dat" ] || continue
@@ -133,8 +143,12 @@ for k in "${abis[@]}"; do
 	names+="${k%%-*} "
 done
 if [ -n "$files" ]; then
-	gnuplot -e "files='${files% }'; names='${names% }'; out='$OUT/cost-vs-n.png'" \
-		"$ROOT/bench/cost-vs-n.gp" || { echo "bench: gnuplot failed" >&2; failed=1; }
+	vars="files='${files% }'; names='${names% }'"
+	vars+="; out='$OUT/cost-vs-n.png'"
+	if ! gnuplot -e "$vars" "$ROOT/bench/cost-vs-n.gp"; then
+		echo "bench: gnuplot failed" >&2
+		failed=1
+	fi
 else
 	echo "bench: no cost-vs-N data to plot" >&2
 	failed=1
@@ -143,5 +157,6 @@ fi
 echo
 cat "$OUT/results.md"
 echo
-echo "bench: wrote build/bench/results.md and build/bench/cost-vs-n.png ($MODE, ${abis[*]})"
+echo "bench: wrote build/bench/results.md and build/bench/cost-vs-n.png" \
+     "($MODE, ${abis[*]})"
 exit $failed

@@ -91,6 +91,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_s64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 double s_median_us(struct sample *s, unsigned int *n)
 {
 	double m;
@@ -103,5 +110,25 @@ double s_median_us(struct sample *s, unsigned int *n)
 	*n = s->n;
 	free(s->ns);
 	s->ns = NULL;
+	return m / 1000.0;
+}
+
+/* Median of @a[k] - @b[k] over the pairs both have; before s_median_us(). */
+double s_paired_diff_us(const struct sample *a, const struct sample *b)
+{
+	unsigned int i, n = a->n < b->n ? a->n : b->n;
+	int64_t *d;
+	double m;
+
+	if (!n)
+		fail("no samples");
+	d = calloc(n, sizeof(*d));
+	if (!d)
+		fail("out of memory");
+	for (i = 0; i < n; i++)
+		d[i] = (int64_t)a->ns[i] - (int64_t)b->ns[i];
+	qsort(d, n, sizeof(*d), cmp_s64);
+	m = n & 1 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2.0;
+	free(d);
 	return m / 1000.0;
 }
