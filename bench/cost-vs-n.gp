@@ -1,17 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Cost against N for irqroute_set_msi (1 of N routes), a batch of N set_msi
-# with its commit, and the stock whole-table KVM_SET_GSI_ROUTING (with and
-# without N irqfds): one colour per operation, one dash style per kernel.
+# with its commit, the stock whole-table KVM_SET_GSI_ROUTING (with and
+# without N irqfds) and the module's own share of a commit: one colour per
+# operation, one dash style per kernel.
 # Called by bench/run.sh:
 #
 #   gnuplot -e "files='a.dat b.dat'; names='6.1 6.12'; out='x.png'" cost-vs-n.gp
 #
-# Data columns: N set_msi push push_bare batch commit (microseconds).
+# Data columns (microseconds): N set_msi push push_bare batch commit
+# module_share empty_commit.
 
 set terminal pngcairo size 1000,800 font ",10" noenhanced
 set output out
-set title "irqroute-bench: cost against N (medians, L1 = QEMU TCG; compare lines, not absolute values)"
+set title "irqroute-bench: cost against N (medians; L1 = QEMU TCG: compare lines, not absolute values)"
 set logscale xy
 set xlabel "N (routes / table entries)"
 set ylabel "microseconds per operation"
@@ -27,4 +29,6 @@ plot for [i=1:words(files)] word(files, i) using 1:2 with linespoints \
      for [i=1:words(files)] word(files, i) using 1:4 with linespoints \
 	lt 3 dt i pt 4 title sprintf("raw KVM_SET_GSI_ROUTING, no irqfds (%s)", word(names, i)), \
      for [i=1:words(files)] word(files, i) using 1:5 with linespoints \
-	lt 4 dt i pt 9 title sprintf("batch: N set_msi + 1 commit (%s)", word(names, i))
+	lt 4 dt i pt 9 title sprintf("batch: N set_msi + 1 commit (%s)", word(names, i)), \
+     for [i=1:words(files)] word(files, i) using 1:7 with linespoints \
+	lt 6 dt i pt 13 title sprintf("the module's own share of a commit (%s)", word(names, i))
