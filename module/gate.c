@@ -298,6 +298,31 @@ int irqroute_gate_register(struct irqroute_route *r, struct file *trigger)
 }
 
 /**
+ * irqroute_gate_irqfd_bound - is a KVM irqfd waiting on the private eventfd?
+ * @r: a route whose gate is registered
+ *
+ * KVM_IRQFD is given the VMM's descriptor number for the private eventfd,
+ * which KVM looks up again: a VMM thread that dup2()s another file onto
+ * that number in between makes KVM bind something else. KVM's irqfd is
+ * a priority waiter; check that the eventfd the module holds got one.
+ *
+ * Context: process context.
+ */
+bool irqroute_gate_irqfd_bound(struct irqroute_route *r)
+{
+	wait_queue_entry_t *first;
+	unsigned long flags;
+	bool bound;
+
+	spin_lock_irqsave(&r->irqfd_wqh->lock, flags);
+	first = list_first_entry_or_null(&r->irqfd_wqh->head,
+					 wait_queue_entry_t, entry);
+	bound = first && (first->flags & WQ_FLAG_PRIORITY);
+	spin_unlock_irqrestore(&r->irqfd_wqh->lock, flags);
+	return bound;
+}
+
+/**
  * irqroute_gate_unregister - stop the gate; nothing of it runs afterwards
  * @r: the route
  *

@@ -218,6 +218,7 @@ int irqroute_consume_pending(struct irqroute *ir,
 /* gate.c: the trigger's wait-queue entry and the hand-off to KVM */
 int irqroute_gate_register(struct irqroute_route *r, struct file *trigger);
 void irqroute_gate_unregister(struct irqroute_route *r);
+bool irqroute_gate_irqfd_bound(struct irqroute_route *r);
 void irqroute_route_msi_on(struct irqroute_route *r);
 void irqroute_route_msi_off(struct irqroute_route *r);
 void irqroute_route_unmask(struct irqroute_route *r, bool clear_mask);

@@ -117,6 +117,10 @@ int irqroute_route_create(struct irqroute *ir,
 	ret = irqroute_route_bind_irqfd(r, arg->irqfd_fd);
 	if (ret)
 		goto err_gate;
+	/* irqfd_fd was replaced under us: KVM bound another file. */
+	ret = -EBADF;
+	if (!irqroute_gate_irqfd_bound(r))
+		goto err_gate;
 
 	fput(trigger_file);
 	ir->routes[index] = r;

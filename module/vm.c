@@ -17,6 +17,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
@@ -51,6 +52,21 @@ static bool irqroute_file_is_kvm_vm(struct file *file)
 	       file->f_op->unlocked_ioctl && file->private_data;
 }
 
+/*
+ * A KVM ioctl on the VMM's behalf, as the ioctl system call would make
+ * it: the LSM's file_ioctl hook first, so that a policy refusing the
+ * VMM an ioctl on its VM file cannot be bypassed through irqroute.
+ */
+static long irqroute_kvm_ioctl(struct file *vm_file, unsigned int cmd,
+			       unsigned long arg)
+{
+	int ret = security_file_ioctl(vm_file, cmd, arg);
+
+	if (ret)
+		return ret;
+	return vm_file->f_op->unlocked_ioctl(vm_file, cmd, arg);
+}
+
 /**
  * irqroute_vm_ioctl - call KVM's ioctl handler on the attached VM
  * @ir: the attachment
@@ -62,7 +78,7 @@ static bool irqroute_file_is_kvm_vm(struct file *file)
 static long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
 			      unsigned long arg)
 {
-	return ir->vm_file->f_op->unlocked_ioctl(ir->vm_file, cmd, arg);
+	return irqroute_kvm_ioctl(ir->vm_file, cmd, arg);
 }
 
 static int irqroute_table_mmap(struct file *file, struct vm_area_struct *vma)
@@ -240,8 +256,8 @@ static int irqroute_attach_vm(struct irqroute *ir, struct irqroute_attach *arg)
 		return -EBADFD;
 	}
 	/* KVM answers EIO to any process but the VM's creator. */
-	max = file->f_op->unlocked_ioctl(file, KVM_CHECK_EXTENSION,
-					 KVM_CAP_IRQ_ROUTING);
+	max = irqroute_kvm_ioctl(file, KVM_CHECK_EXTENSION,
+				 KVM_CAP_IRQ_ROUTING);
 	if (max <= 0 || max < arg->gsi_base + arg->nr_routes) {
 		fput(file);
 		if (max == -EIO)
