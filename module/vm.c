@@ -81,21 +81,70 @@ static long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
 	return irqroute_kvm_ioctl(ir->vm_file, cmd, arg);
 }
 
+/*
+ * The table buffer: zeroed pages charged to the VMM's memory cgroup, one
+ * kernel mapping for the module to write, and the same pages mapped
+ * read-only into the VMM for KVM to read.
+ */
+struct irqroute_table_buf {
+	void *vaddr;
+	unsigned int nr_pages;
+	struct page *pages[];
+};
+
+static void irqroute_table_buf_free(struct irqroute_table_buf *tb)
+{
+	unsigned int i;
+
+	if (tb->vaddr)
+		vunmap(tb->vaddr);
+	for (i = 0; i < tb->nr_pages; i++)
+		if (tb->pages[i])
+			__free_page(tb->pages[i]);
+	kfree(tb);
+}
+
+static struct irqroute_table_buf *irqroute_table_buf_alloc(size_t len)
+{
+	unsigned int i, nr = DIV_ROUND_UP(len, PAGE_SIZE);
+	struct irqroute_table_buf *tb;
+
+	tb = kzalloc(struct_size(tb, pages, nr), GFP_KERNEL_ACCOUNT);
+	if (!tb)
+		return NULL;
+	tb->nr_pages = nr;
+	for (i = 0; i < nr; i++) {
+		tb->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!tb->pages[i])
+			goto err;
+	}
+	tb->vaddr = vmap(tb->pages, nr, VM_MAP, PAGE_KERNEL);
+	if (!tb->vaddr)
+		goto err;
+	return tb;
+err:
+	irqroute_table_buf_free(tb);
+	return NULL;
+}
+
 static int irqroute_table_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct irqroute_table_buf *tb = file->private_data;
+	unsigned long nr = tb->nr_pages;
+
 	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != IRQROUTE_TABLE_LEN ||
 	    (vma->vm_flags & VM_WRITE))
 		return -EINVAL;
 	/* KVM reads it; nobody writes through it, a child does not get it. */
 	irqroute_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTCOPY | VM_DONTDUMP,
-			      VM_MAYWRITE);
-	return remap_vmalloc_range(vma, file->private_data, 0);
+			      VM_MAYWRITE | VM_MAYEXEC);
+	return vm_insert_pages(vma, vma->vm_start, tb->pages, &nr);
 }
 
 /* The buffer lives as long as its file: the mapping may outlive detach. */
 static int irqroute_table_release(struct inode *inode, struct file *file)
 {
-	vfree(file->private_data);
+	irqroute_table_buf_free(file->private_data);
 	return 0;
 }
 
@@ -119,21 +168,22 @@ static int irqroute_table_map(struct irqroute *ir)
 
 static int irqroute_table_buf_create(struct irqroute *ir)
 {
+	struct irqroute_table_buf *tb;
 	struct file *file;
-	void *buf;
 	int ret;
 
+	BUILD_BUG_ON(IRQROUTE_TABLE_LEN % PAGE_SIZE);
 	ir->table_len = IRQROUTE_TABLE_LEN;
-	buf = vmalloc_user(ir->table_len);
-	if (!buf)
+	tb = irqroute_table_buf_alloc(ir->table_len);
+	if (!tb)
 		return -ENOMEM;
 	file = anon_inode_getfile("[irqroute-table]", &irqroute_table_fops,
-				  buf, O_RDONLY);
+				  tb, O_RDONLY);
 	if (IS_ERR(file)) {
-		vfree(buf);
+		irqroute_table_buf_free(tb);
 		return PTR_ERR(file);
 	}
-	ir->table = buf;
+	ir->table = tb->vaddr;
 	ir->table_file = file;
 
 	ret = irqroute_table_map(ir);
