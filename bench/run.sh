@@ -111,6 +111,8 @@ done
 	echo "- Command: \`$CMD\`"
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- Kernels: ${abis[*]}"
+	echo "- Tree: $(git -C "$ROOT" describe --always --dirty 2>/dev/null ||
+		      echo unknown)"
 	cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- |
 	      sed 's/^ *//')
 	echo "- Host: $(nproc) CPUs ($cpu)," \
