@@ -22,6 +22,8 @@
 #                              lockdep, kmemleak) of build-debug-kernel.sh
 #   make check-debug           selftests in a VM on that kernel
 #                              (scripts/run-debug-tests.sh; builds it)
+#   make fuzz-build            build/fuzz/irqroute-fuzz (run it in the VM
+#                              with scripts/run-fuzz.sh)
 
 IRQROUTE_CACHE ?= /var/tmp/irqroute-cache
 export IRQROUTE_CACHE
@@ -36,12 +38,13 @@ JOBS ?= $(shell nproc)
 MODULE_SRCS := Kbuild module uapi
 
 .PHONY: all module modules lib selftests examples bench bench-build \
-	bench-quick check demo lint setup clean help module-debug check-debug
+	bench-quick check demo lint setup clean help module-debug check-debug \
+	fuzz-build
 
 all: modules lib selftests examples bench-build
 
 help:
-	@sed -n '3,24p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,26p' $(firstword $(MAKEFILE_LIST))
 
 define need_env
 	@test -n "$(KVER_61)" -a -n "$(KVER_612)" -a -n "$(LINUX_SRC)" || \
@@ -90,6 +93,10 @@ bench-build: lib
 	$(need_env)
 	$(MAKE) -C bench O=$(BUILD)/bench LINUX_SRC=$(LINUX_SRC) \
 		LIBIRQROUTE=$(BUILD)/lib
+
+fuzz-build:
+	$(need_env)
+	$(MAKE) -C selftests/fuzz O=$(BUILD)/fuzz LINUX_SRC=$(LINUX_SRC)
 
 # Not part of `all`: they boot VMs (bench/run.sh builds what they need).
 BENCH_KVERS ?= $(or $(KVER),6.1)

@@ -10,6 +10,7 @@
 #   /irqroute/tests/           build/selftests/* (with TESTS)
 #   /irqroute/examples/        build/examples/*
 #   /irqroute/bench/           build/bench/* (if built)
+#   /irqroute/fuzz/            build/fuzz/* (if built: make fuzz-build)
 #
 # usage: mkinitramfs.sh --kver <abi> --out <file.cpio.gz> [--build <dir>]
 
@@ -82,7 +83,7 @@ STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 
 mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,etc} \
-	 "$STAGE"/irqroute/{kmod,tests,examples,bench}
+	 "$STAGE"/irqroute/{kmod,tests,examples,bench,fuzz}
 cp "$BUSYBOX" "$STAGE/bin/busybox"
 ln -s busybox "$STAGE/bin/sh"
 install -m 0755 "$ROOT/scripts/vm-init.sh" "$STAGE/init"
@@ -101,7 +102,7 @@ else
 	echo "mkinitramfs: warning: no $BUILD/$KVER/irqroute.ko" >&2
 fi
 
-for d in selftests:tests examples:examples bench:bench; do
+for d in selftests:tests examples:examples bench:bench fuzz:fuzz; do
 	src=$BUILD/${d%%:*}
 	[ -d "$src" ] || continue
 	# Only the runnable outputs and the TESTS lists: no objects.

@@ -8,7 +8,7 @@
 #   IRQROUTE-RESULT: passed=N failed=M mode=<mode> kver=<uname -r>
 #
 # Kernel command line (set by scripts/vm-run.sh):
-#   irqroute_mode=test|demo|bench   what to run (default test)
+#   irqroute_mode=test|demo|bench|fuzz  what to run (default test)
 #   irqroute_timeout=S              timeout of each test binary (default 300)
 #   irqroute_only=a,b               run only these tests (debugging)
 #   irqroute_repeat=N               run the tests N times (flake hunting)
@@ -16,6 +16,8 @@
 #                                   kmemleak scan before irqroute.ko (cleared)
 #                                   and after its rmmod (a leak fails the
 #                                   run); lockdep must still be on at the end
+#   irqroute_fuzz_seconds=N         mode fuzz: how long irqroute-fuzz runs (60)
+#   irqroute_fuzz_seed=S            mode fuzz: replay that seed
 #
 # Counting, test mode: one per kselftest case ("ok N" / "not ok N" lines
 # of each binary's TAP output). A case reported "# SKIP" counts as failed:
@@ -44,6 +46,8 @@ TEST_TIMEOUT=300
 ONLY=""
 REPEAT=1
 KMEMLEAK=0
+FUZZ_SECONDS=60
+FUZZ_SEED=""
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	irqroute_mode=*) MODE=${arg#*=} ;;
@@ -51,6 +55,8 @@ for arg in $(cat /proc/cmdline); do
 	irqroute_only=*) ONLY=$(echo "${arg#*=}" | tr , ' ') ;;
 	irqroute_repeat=*) REPEAT=${arg#*=} ;;
 	irqroute_kmemleak=*) KMEMLEAK=${arg#*=} ;;
+	irqroute_fuzz_seconds=*) FUZZ_SECONDS=${arg#*=} ;;
+	irqroute_fuzz_seed=*) FUZZ_SEED=${arg#*=} ;;
 	esac
 done
 
@@ -302,6 +308,14 @@ test)
 	;;
 demo) run_one demo /irqroute/examples/irqroute-demo ;;
 bench) run_one bench /irqroute/bench/irqroute-bench ;;
+fuzz)
+	# irqroute-fuzz reports its own hangs (a worker 60 s late, with the
+	# kernel stacks); this only bounds the rest.
+	TEST_TIMEOUT=$((FUZZ_SECONDS + 300))
+	export IRQROUTE_FUZZ_SECONDS="$FUZZ_SECONDS"
+	[ -n "$FUZZ_SEED" ] && export IRQROUTE_FUZZ_SEED="$FUZZ_SEED"
+	run_one fuzz /irqroute/fuzz/irqroute-fuzz
+	;;
 *) not_ok "unknown irqroute_mode=$MODE" ;;
 esac
 

@@ -5,9 +5,9 @@
 # /dev/kvm) with an initramfs holding irqroute.ko and the test programs, and
 # take the verdict from the serial console.
 #
-# usage: vm-run.sh --kver <abi> --mode test|demo|bench [--timeout S]
+# usage: vm-run.sh --kver <abi> --mode test|demo|bench|fuzz [--timeout S]
 #                  [--test-timeout S] [--only test1,test2] [--repeat N]
-#                  [--append ARGS] [--mem MB]
+#                  [--append ARGS] [--mem MB] [--fuzz-seconds N]
 #
 # The console goes to stdout and to build/logs/<abi>-<mode>.log; the verdict
 # ("<passed> <failed>") to build/logs/<abi>-<mode>.result. Exit status is 0
@@ -19,6 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
 BUILD=$ROOT/build
 KVER="" MODE=test TIMEOUT="" TEST_TIMEOUT=300 ONLY="" REPEAT=1 APPEND="" MEM=2048
+FUZZ_SECONDS=60
 
 die() { echo "vm-run: ERROR: $*" >&2; exit 2; }
 
@@ -32,15 +33,17 @@ while [ $# -gt 0 ]; do
 	--repeat) REPEAT=$2; shift 2 ;;
 	--append) APPEND=$2; shift 2 ;;
 	--mem) MEM=$2; shift 2 ;;	# the debug kernel (KASAN) wants more
+	--fuzz-seconds) FUZZ_SECONDS=$2; shift 2 ;;	# mode fuzz only
 	*) die "unknown argument $1" ;;
 	esac
 done
 [ -n "$KVER" ] || die "--kver <abi> is required"
-case $MODE in test | demo | bench) ;; *) die "bad --mode $MODE" ;; esac
+case $MODE in test | demo | bench | fuzz) ;; *) die "bad --mode $MODE" ;; esac
 # Whole-VM limit: tests are bounded one by one, this bounds everything else
 # (a full run takes 1-2 min; two kernels stay within the CI budget).
 [ -n "$TIMEOUT" ] || case $MODE in
 	test) TIMEOUT=1200 ;;
+	fuzz) TIMEOUT=$((FUZZ_SECONDS + 600)) ;;	# boot, hang reports
 	*) TIMEOUT=600 ;;
 	esac
 
@@ -61,6 +64,7 @@ CMDLINE+=" panic_on_warn=1 kfence.sample_interval=10"
 CMDLINE+=" irqroute_mode=$MODE irqroute_timeout=$TEST_TIMEOUT"
 [ -n "$ONLY" ] && CMDLINE+=" irqroute_only=$ONLY"
 [ "$REPEAT" -gt 1 ] && CMDLINE+=" irqroute_repeat=$REPEAT"
+[ "$MODE" = fuzz ] && CMDLINE+=" irqroute_fuzz_seconds=$FUZZ_SECONDS"
 [ -n "$APPEND" ] && CMDLINE+=" $APPEND"
 
 QEMU=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max,+svm
