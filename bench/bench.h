@@ -196,9 +196,11 @@ struct bench {
  * base route and KVM's x86 defaults, without KVM's grace period (bimodal
  * under TCG, it drowns the difference): a commit KVM refuses (a base
  * route of an unknown type) against a raw push of the same refused table,
- * paired; median of the differences, in microseconds.
+ * paired; median of the differences, in microseconds. The two medians
+ * go to @ir_us and @stock_us unless NULL.
  */
-double module_share(int vm_fd, struct irqroute *ir, unsigned int n);
+double module_share(int vm_fd, struct irqroute *ir, unsigned int n,
+		    double *ir_us, double *stock_us);
 
 void bench_mask(struct bench *b);
 void bench_delivery(struct bench *b);

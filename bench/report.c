@@ -166,7 +166,8 @@ static void print_costn(void)
 	       "differences between a commit KVM refuses (a base route of "
 	       "an unknown type) and a raw push of the same refused table; "
 	       "KVM fails both before its grace period, whose bimodal wait "
-	       "(0.3 or 4-8 ms under TCG) would drown the difference. An "
+	       "(0.3 or 4-8 ms under TCG) would drown the difference (the "
+	       "refused commit also copies its one base route). An "
 	       "empty commit (nothing staged, skipped before KVM) is the "
 	       "ioctl and the module's scan of the routes.\n\n");
 	printf("| N | set_msi, 1 of N | raw push, N irqfds | ratio "

@@ -254,8 +254,8 @@ void bench_scale(void)
 	unsigned int nv = cfg.scale_vms, nr = cfg.scale_routes, i;
 	struct row *setup, *set_msi, *dlv;
 	struct svm *v;
+	double created, torn, own, rc, rp;
 	uint64_t t0;
-	double created, torn;
 
 	if (nr < 2 || nr > SCALE_MAX_ROUTES)
 		fail("scale: %u routes per VM (2..%u)", nr, SCALE_MAX_ROUTES);
@@ -288,10 +288,11 @@ void bench_scale(void)
 	snprintf(setup->note, sizeof(setup->note),
 		 "creating the %u VMs took %.1f s (not counted)", nv, created);
 	scale_set_msi(v, nv, nr, set_msi);
+	own = module_share(guest_vm_fd(v[0].g), v[0].ir, nr, &rc, &rp);
 	detail("\nThe module's own time per commit on these attachments "
 	       "(%u routes in a %u-route range, as in the cost table): "
-	       "%.0f us.\n", nr, nr,
-	       module_share(guest_vm_fd(v[0].g), v[0].ir, nr));
+	       "%.0f us (paired; medians: refused commit %.0f us, refused "
+	       "push %.0f us).\n", nr, nr, own, rc, rp);
 	scale_deliver(v, nv, nr, dlv);
 
 	note("scale: teardown");
