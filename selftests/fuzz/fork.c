@@ -58,7 +58,7 @@ static pid_t fuzz_fork(struct fuzz_thread *t, int op, uint64_t what)
 	pid_t pid;
 
 	fuzz_op_begin(t, op, -1, what, 0);
-	pid = fork();
+	pid = fuzz_fork_locked();
 	if (pid)
 		fuzz_op_end(t, op, pid < 0 ? -errno : 0);
 	if (pid > 0)
@@ -86,7 +86,11 @@ out:
 /* Put a received descriptor in the pool: attached, but not by us. */
 static void keep_foreign(struct fuzz_thread *t, int fd, char tag)
 {
-	struct fuzz_irq rec = { .attached = tag == 'A', .owner = -1 };
+	struct fuzz_irq rec = {
+		.irqroute = tag == 'A' || tag == 'U',
+		.attached = tag == 'A',
+		.owner = -1,
+	};
 
 	if (tag == 'E') {
 		struct fuzz_efd *e = &t->pool->efd[rnd_below(t, FUZZ_NR_EFD)];
@@ -167,7 +171,8 @@ void op_fork_scm(struct fuzz_thread *t)
 
 		if (r < 50) {
 			pick_irq(t, chance(t, 70), &s);
-			fd_send(sv[0], s.fd, s.attached ? 'A' : 'U');
+			fd_send(sv[0], s.fd, !irq_snap_valid(&s) ? 'X' :
+					     s.attached ? 'A' : 'U');
 		} else if (r < 75 && fresh < 0) {
 			fresh = open("/dev/irqroute", O_RDWR | O_CLOEXEC);
 			fd_send(sv[0], fresh, 'U');
@@ -183,9 +188,11 @@ void op_fork_scm(struct fuzz_thread *t)
 	shutdown(sv[0], SHUT_WR);
 	pfd = (struct pollfd){ .fd = sv[0], .events = POLLIN };
 	if (poll(&pfd, 1, 2000) == 1) {
+		fd_table_lock();
 		fd = fd_recv(sv[0], &tag);
 		if (fd >= 0)
 			keep_foreign(t, fd, tag);
+		fd_table_unlock();
 	}
 	reap(t, pid, false);
 out:

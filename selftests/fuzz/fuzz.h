@@ -131,6 +131,7 @@ struct fuzz_irq {
 	int fd;
 	int lock;		/* writers of the record below */
 	uint32_t seq;		/* odd while the record changes */
+	bool irqroute;		/* @fd is known to be an irqroute file */
 	bool attached;		/* attached, by @owner */
 	pid_t owner;		/* -1: by another process */
 	uint32_t gsi_base;
@@ -144,6 +145,7 @@ struct fuzz_irq_snap {
 	int fd;
 	uint32_t seq;
 	bool stable;
+	bool irqroute;
 	bool attached;
 	pid_t owner;
 	uint32_t gsi_base;
@@ -250,6 +252,9 @@ bool irq_slot_attached(struct fuzz_irq *slot, const struct fuzz_irq_snap *s,
 void irq_live_set(struct fuzz_irq *slot, uint32_t seq, uint32_t index,
 		  bool live);
 void slot_close_fd(int *fdp);
+void fd_table_lock(void);
+void fd_table_unlock(void);
+pid_t fuzz_fork_locked(void);
 void slot_put_fd(int *fdp, int fd);
 int slot_fd(const int *fdp);
 

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -736,9 +737,16 @@ void op_create(struct fuzz_thread *t)
 		close(fresh);
 		return;
 	}
+	/* A number made and kept under the lock, like any slot's. */
 	keep = &t->pool->efd[rnd_below(t, FUZZ_NR_EFD)];
-	slot_put_fd(&keep->fd, fresh);
-	keep->role = EFD_PRIVATE;
+	fd_table_lock();
+	irqfd = fcntl(fresh, F_DUPFD_CLOEXEC, 3);
+	if (irqfd >= 0) {
+		slot_put_fd(&keep->fd, irqfd);
+		keep->role = EFD_PRIVATE;
+	}
+	fd_table_unlock();
+	close(fresh);
 }
 
 static int do_set_msi(struct fuzz_thread *t, struct fuzz_irq_snap *s,

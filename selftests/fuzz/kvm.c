@@ -28,13 +28,15 @@ int fuzz_efd_create(struct fuzz_thread *t, struct fuzz_efd *slot)
 
 	if (chance(t, 10))
 		flags |= EFD_SEMAPHORE;
+	fd_table_lock();
 	fuzz_op_begin(t, OP_EFD_NEW, -1, flags, 0);
 	fd = eventfd(chance(t, 90) ? 0 : rnd_below(t, 4), flags);
 	fuzz_op_end(t, OP_EFD_NEW, fd < 0 ? -errno : 0);
-	if (fd < 0)
-		return -errno;
-	slot_put_fd(&slot->fd, fd);
-	slot->role = EFD_FREE;
+	if (fd >= 0) {
+		slot_put_fd(&slot->fd, fd);
+		slot->role = EFD_FREE;
+	}
+	fd_table_unlock();
 	return fd;
 }
 
@@ -104,6 +106,7 @@ int fuzz_vm_create(struct fuzz_thread *t, struct fuzz_vm *slot, int kind)
 	};
 	int vm, ret = 0;
 
+	fd_table_lock();
 	fuzz_op_begin(t, OP_VM_NEW, t->pool->kvm, kind, 0);
 	vm = ioctl(t->pool->kvm, KVM_CREATE_VM, chance(t, 98) ? 0 : rnd_below(t, 8));
 	if (vm < 0) {
@@ -114,11 +117,12 @@ int fuzz_vm_create(struct fuzz_thread *t, struct fuzz_vm *slot, int kind)
 		ret = ioctl(vm, KVM_ENABLE_CAP, &cap) ? -errno : 0;
 	}
 	fuzz_op_end(t, OP_VM_NEW, ret);
-	if (vm < 0)
-		return ret;
-	slot->kind = ret ? VM_BARE : kind;
-	slot->attached = false;
-	slot_put_fd(&slot->fd, vm);
+	if (vm >= 0) {
+		slot->kind = ret ? VM_BARE : kind;
+		slot->attached = false;
+		slot_put_fd(&slot->fd, vm);
+	}
+	fd_table_unlock();
 	return ret;
 }
 

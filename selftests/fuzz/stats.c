@@ -97,6 +97,8 @@ void fuzz_op_end(struct fuzz_thread *t, int op, int ret)
 			fuzz_op_name(op), ret, ret < 0 ? fuzz_errno_name(-ret) : "");
 }
 
+static void print_ring(int out, int i);
+
 /*
  * Something the contract says cannot happen. Printed at once (the kernel
  * may not let us print later) and kept for the summary.
@@ -118,6 +120,9 @@ void fuzz_impossible(struct fuzz_thread *t, const char *fmt, ...)
 	n = __atomic_fetch_add(&fuzz_stats->impossible, 1, __ATOMIC_RELAXED);
 	if (n < FUZZ_NR_MSGS)
 		memcpy(fuzz_stats->msg[n], buf, sizeof(buf));
+	/* What led there, while it is still in the ring. */
+	if (n < 2 && t)
+		print_ring(2, t->id);
 }
 
 static void atomic_max(uint64_t *p, uint64_t v)
@@ -137,31 +142,34 @@ void fuzz_note_stats(const struct irqroute_stats *st)
 	atomic_max(&fuzz_stats->max_signals, st->signals);
 }
 
+static void print_ring(int out, int i)
+{
+	struct fuzz_ring *r = &fuzz_stats->ring[i];
+	uint32_t head = r->head, j;
+
+	if (!head)
+		return;
+	dprintf(out, "# last operations of ring %d (%s):\n", i,
+		i < FUZZ_MAX_THREADS ? "worker thread" : "children");
+	for (j = head > FUZZ_RING_LEN ? head - FUZZ_RING_LEN : 0; j < head;
+	     j++) {
+		struct fuzz_ring_entry *e = &r->e[j % FUZZ_RING_LEN];
+
+		dprintf(out, "#   pid %u %-12s fd=%d a=%#llx b=%#llx -> %s\n",
+			e->pid, fuzz_op_name(e->op), e->fd,
+			(unsigned long long)e->a, (unsigned long long)e->b,
+			e->ret == 1 ? "(running)" :
+			e->ret < 0 ? fuzz_errno_name(-e->ret) : "ok");
+	}
+}
+
 void fuzz_print_rings(void)
 {
-	int i, j;
+	int i;
 
-	for (i = 0; i < FUZZ_NR_RINGS; i++) {
-		struct fuzz_ring *r = &fuzz_stats->ring[i];
-		uint32_t head = r->head;
-
-		if (!head)
-			continue;
-		printf("# last operations of ring %d (%s):\n", i,
-		       i < FUZZ_MAX_THREADS ? "worker thread" : "children");
-		for (j = head > FUZZ_RING_LEN ? head - FUZZ_RING_LEN : 0;
-		     j < (int)head; j++) {
-			struct fuzz_ring_entry *e = &r->e[j % FUZZ_RING_LEN];
-
-			printf("#   pid %u %-12s fd=%d a=%#llx b=%#llx -> %s\n",
-			       e->pid, fuzz_op_name(e->op), e->fd,
-			       (unsigned long long)e->a,
-			       (unsigned long long)e->b,
-			       e->ret == 1 ? "(running)" :
-			       e->ret < 0 ? fuzz_errno_name(-e->ret) : "ok");
-		}
-	}
 	fflush(stdout);
+	for (i = 0; i < FUZZ_NR_RINGS; i++)
+		print_ring(1, i);
 }
 
 /* One line per kind: count, then the errnos from most to least common. */

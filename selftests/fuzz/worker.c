@@ -32,6 +32,37 @@ long fuzz_page_size;
 /* The thread a fault belongs to, for the guard. */
 static __thread struct fuzz_thread *cur_thread;
 
+/*
+ * fork() copies the descriptor table before the memory: an irqroute file
+ * opened and put in a slot between the two would be in the child's pool
+ * but not in its table, or another file would sit at its number. Putting
+ * a new descriptor in a slot and forking exclude each other.
+ */
+static pthread_rwlock_t fork_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void fd_table_lock(void)
+{
+	pthread_rwlock_rdlock(&fork_lock);
+}
+
+void fd_table_unlock(void)
+{
+	pthread_rwlock_unlock(&fork_lock);
+}
+
+pid_t fuzz_fork_locked(void)
+{
+	pid_t pid;
+
+	pthread_rwlock_wrlock(&fork_lock);
+	pid = fork();
+	if (pid)
+		pthread_rwlock_unlock(&fork_lock);
+	else	/* single-threaded now, and the lock's owner is gone */
+		pthread_rwlock_init(&fork_lock, NULL);
+	return pid;
+}
+
 /* splitmix64: good enough, tiny, and a seed gives one sequence per thread. */
 uint64_t rnd(struct fuzz_thread *t)
 {
@@ -109,22 +140,28 @@ void irq_snap(struct fuzz_thread *t, struct fuzz_irq *slot,
 	s->slot = slot;
 	s->seq = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE);
 	s->fd = slot_fd(&slot->fd);
+	s->irqroute = __atomic_load_n(&slot->irqroute, __ATOMIC_RELAXED);
 	s->attached = __atomic_load_n(&slot->attached, __ATOMIC_RELAXED);
 	s->owner = __atomic_load_n(&slot->owner, __ATOMIC_RELAXED);
 	s->gsi_base = __atomic_load_n(&slot->gsi_base, __ATOMIC_RELAXED);
 	s->nr_routes = __atomic_load_n(&slot->nr_routes, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	s->stable = !(s->seq & 1) &&
+	s->stable = !(s->seq & 1) && s->fd >= 0 &&
 		    __atomic_load_n(&slot->seq, __ATOMIC_RELAXED) == s->seq;
-	if (!s->stable)
+	if (!s->stable) {
+		s->irqroute = false;
 		s->attached = false;
+	}
 }
 
-/* Nothing changed the slot since the snapshot (call after the syscall). */
+/*
+ * An irqroute file, and nothing changed the slot since the snapshot (call
+ * after the syscall).
+ */
 bool irq_snap_valid(const struct fuzz_irq_snap *s)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return s->slot && s->stable &&
+	return s->slot && s->stable && s->irqroute &&
 	       __atomic_load_n(&s->slot->seq, __ATOMIC_ACQUIRE) == s->seq;
 }
 
@@ -135,6 +172,8 @@ void irq_slot_set_fd(struct fuzz_irq *slot, int fd,
 
 	irq_write_begin(slot);
 	old = __atomic_exchange_n(&slot->fd, fd, __ATOMIC_ACQ_REL);
+	/* Without a record to copy: just opened from /dev/irqroute. */
+	slot->irqroute = copy ? copy->irqroute : fd >= 0;
 	slot->attached = copy ? copy->attached : false;
 	slot->owner = copy ? copy->owner : 0;
 	slot->gsi_base = copy ? copy->gsi_base : 0;
@@ -272,12 +311,15 @@ static void ensure_attached(struct fuzz_thread *t, struct fuzz_irq_snap *s)
 	struct fuzz_vm *vm;
 	int fd;
 
+	fd_table_lock();
 	fuzz_op_begin(t, OP_OPEN, -1, 1, 0);
 	fd = open("/dev/irqroute", O_RDWR | O_CLOEXEC);
 	fuzz_op_end(t, OP_OPEN, fd < 0 ? -errno : 0);
+	if (fd >= 0)
+		irq_slot_set_fd(slot, fd, NULL);
+	fd_table_unlock();
 	if (fd < 0)
 		return;
-	irq_slot_set_fd(slot, fd, NULL);
 	vm = pick_vm(t, true);
 	if (!fuzz_attach(t, slot, slot_fd(&vm->fd))) {
 		vm->attached = true;
@@ -338,11 +380,13 @@ static void op_open(struct fuzz_thread *t)
 			}
 		}
 	}
+	fd_table_lock();
 	fuzz_op_begin(t, OP_OPEN, -1, flags, 0);
 	fd = open("/dev/irqroute", flags | O_CLOEXEC);
 	fuzz_op_end(t, OP_OPEN, fd < 0 ? -errno : 0);
 	if (fd >= 0)
 		irq_slot_set_fd(slot, fd, NULL);
+	fd_table_unlock();
 }
 
 /* Two descriptors of one file (or of one eventfd) in two slots. */
@@ -357,6 +401,7 @@ static void op_dup(struct fuzz_thread *t)
 		int src = slot_fd(&p->efd[rnd_below(t, FUZZ_NR_EFD)].fd);
 		struct fuzz_efd *dst = &p->efd[rnd_below(t, FUZZ_NR_EFD)];
 
+		fd_table_lock();
 		fuzz_op_begin(t, OP_DUP, src, 0, 0);
 		fd = fcntl(src, F_DUPFD_CLOEXEC, 3);
 		fuzz_op_end(t, OP_DUP, fd < 0 ? -errno : 0);
@@ -364,22 +409,28 @@ static void op_dup(struct fuzz_thread *t)
 			slot_put_fd(&dst->fd, fd);
 			dst->role = EFD_TRIGGER;
 		}
+		fd_table_unlock();
 		return;
 	}
 	irq_snap(t, &p->irq[rnd_below(t, FUZZ_NR_IRQ)], &s);
+	fd_table_lock();
 	fuzz_op_begin(t, OP_DUP, s.fd, 1, 0);
 	fd = fcntl(s.fd, F_DUPFD_CLOEXEC, 3);
 	fuzz_op_end(t, OP_DUP, fd < 0 ? -errno : 0);
-	if (fd < 0)
+	if (fd < 0) {
+		fd_table_unlock();
 		return;
+	}
 	memset(&copy, 0, sizeof(copy));
 	if (irq_snap_valid(&s)) {
+		copy.irqroute = true;
 		copy.attached = s.attached;
 		copy.owner = s.owner;
 		copy.gsi_base = s.gsi_base;
 		copy.nr_routes = s.nr_routes;
 	}
 	irq_slot_set_fd(&p->irq[rnd_below(t, FUZZ_NR_IRQ)], fd, &copy);
+	fd_table_unlock();
 }
 
 static void op_close(struct fuzz_thread *t)
