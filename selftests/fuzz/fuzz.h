@@ -118,6 +118,10 @@ struct fuzz_stats {
 	uint64_t guarded_faults;
 	uint64_t max_delivered;
 	uint64_t max_signals;
+	uint64_t max_pended;
+	uint64_t max_feedback;
+	uint64_t max_deferred;
+	uint64_t max_commits;
 	uint64_t epoch;
 	struct fuzz_ring ring[FUZZ_NR_RINGS];
 };
@@ -281,7 +285,6 @@ void op_raw_ioctl(struct fuzz_thread *t);
 int fuzz_attach(struct fuzz_thread *t, struct fuzz_irq *slot, int vm_fd);
 int fuzz_create(struct fuzz_thread *t, struct fuzz_irq *slot, int trigger);
 int fuzz_set_msi(struct fuzz_thread *t, struct fuzz_irq *slot, uint32_t idx);
-bool irqroute_errno_documented(int e);
 
 /* memory.c */
 void op_mmap(struct fuzz_thread *t);

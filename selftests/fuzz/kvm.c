@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -190,6 +191,25 @@ void op_kvm_irqfd(struct fuzz_thread *t)
 		e->role = EFD_KVM_IRQFD;
 }
 
+/*
+ * The module's handoff_irq_work parameter, flipped while signals fly: the
+ * gates' deferred hand-off (irq_work) then races destroy and clear_msi
+ * like the direct one does.
+ */
+static void toggle_handoff(struct fuzz_thread *t)
+{
+	int fd = open("/sys/module/irqroute/parameters/handoff_irq_work",
+		      O_WRONLY | O_CLOEXEC), ret = -ENOENT;
+	const char *v = chance(t, 50) ? "1" : "0";
+
+	fuzz_op_begin(t, OP_KVM_MISC, fd, 3, *v == '1');
+	if (fd >= 0) {
+		ret = write(fd, v, 1) == 1 ? 0 : -errno;
+		close(fd);
+	}
+	fuzz_op_end(t, OP_KVM_MISC, ret);
+}
+
 /* Interrupts injected by the VMM itself, into the same GSIs and table. */
 void op_kvm_misc(struct fuzz_thread *t)
 {
@@ -200,8 +220,13 @@ void op_kvm_misc(struct fuzz_thread *t)
 	struct kvm_msi msi = {
 		.address_lo = 0xfee00000, .data = 0x20 + rnd_below(t, 0xdf),
 	};
-	uint32_t what = rnd_below(t, 3);
+	uint32_t what = rnd_below(t, 20);
 
+	if (what == 19) {
+		toggle_handoff(t);
+		return;
+	}
+	what %= 3;
 	fuzz_op_begin(t, OP_KVM_MISC, fd, what, 0);
 	if (what == 0)
 		ret = ioctl(fd, KVM_IRQ_LINE, &line);

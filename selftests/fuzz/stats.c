@@ -140,6 +140,10 @@ void fuzz_note_stats(const struct irqroute_stats *st)
 {
 	atomic_max(&fuzz_stats->max_delivered, st->delivered);
 	atomic_max(&fuzz_stats->max_signals, st->signals);
+	atomic_max(&fuzz_stats->max_pended, st->pended);
+	atomic_max(&fuzz_stats->max_feedback, st->feedback);
+	atomic_max(&fuzz_stats->max_deferred, st->deferred);
+	atomic_max(&fuzz_stats->max_commits, st->commits);
 }
 
 static void print_ring(int out, int i)
@@ -211,9 +215,13 @@ void fuzz_print_summary(double seconds)
 	       (unsigned long long)fuzz_stats->children,
 	       (unsigned long long)fuzz_stats->children_killed,
 	       (unsigned long long)fuzz_stats->guarded_faults);
-	printf("# largest counters seen: signals %llu, delivered %llu\n",
+	printf("# largest GET_STATS counters seen: signals %llu, delivered %llu, pended %llu, feedback %llu, deferred %llu, commits %llu\n",
 	       (unsigned long long)fuzz_stats->max_signals,
-	       (unsigned long long)fuzz_stats->max_delivered);
+	       (unsigned long long)fuzz_stats->max_delivered,
+	       (unsigned long long)fuzz_stats->max_pended,
+	       (unsigned long long)fuzz_stats->max_feedback,
+	       (unsigned long long)fuzz_stats->max_deferred,
+	       (unsigned long long)fuzz_stats->max_commits);
 	printf("# total %llu operations in %.1f s: %.0f ops/s\n",
 	       (unsigned long long)total, seconds,
 	       seconds > 0 ? total / seconds : 0.0);
