@@ -5,10 +5,11 @@
  *
  * Processes: the supervisor (irqroute-fuzz.c) forks one worker per epoch
  * and watches it; the worker (worker.c) is a VMM whose threads share a
- * small pool of objects (irqroute files, VMs, eventfds, mappings) so that
- * their operations race; workers fork children of their own (fork.c).
- * Counters live in one shared mapping (stats.c) that survives the death
- * of any of them.
+ * small pool of objects (pool.c: irqroute files, VMs, eventfds, mappings)
+ * so that their operations race; workers fork children of their own
+ * (fork.c). The operations: ioctls (call.c, ioctls.c), memory (memory.c),
+ * eventfds and KVM (kvm.c). Counters live in one shared mapping (stats.c)
+ * that survives the death of any process.
  *
  * An error return is never a failure: most operations are meant to fail.
  * A failure is something the contract says cannot happen (fuzz_impossible),
@@ -227,19 +228,24 @@ const char *fuzz_errno_name(int e);
 uint64_t fuzz_now_ns(void);
 
 /* worker.c */
-uint64_t rnd(struct fuzz_thread *t);
-uint32_t rnd_below(struct fuzz_thread *t, uint32_t n);
-bool chance(struct fuzz_thread *t, uint32_t percent);
 int worker_main(uint64_t seed, int nthreads, double seconds);
 int fuzz_run_threads(struct fuzz_pool *pool, uint64_t seed, int nthreads,
 		     int first_ring, uint64_t deadline);
 void fuzz_one_op(struct fuzz_thread *t);
 int fuzz_thread_init(struct fuzz_thread *t, struct fuzz_pool *pool,
 		     uint64_t seed, int id);
+
+/* pool.c */
+uint64_t rnd(struct fuzz_thread *t);
+uint32_t rnd_below(struct fuzz_thread *t, uint32_t n);
+bool chance(struct fuzz_thread *t, uint32_t percent);
+int pool_init(struct fuzz_pool *p);
+void pool_teardown(struct fuzz_thread *t);
+void op_open(struct fuzz_thread *t);
+void op_dup(struct fuzz_thread *t);
+void op_close(struct fuzz_thread *t);
 void pool_after_fork(struct fuzz_pool *pool);
 int pool_fill(struct fuzz_thread *t);
-
-/* pool helpers (worker.c) */
 int fd_lottery(struct fuzz_thread *t);
 int pick_efd(struct fuzz_thread *t, int prefer_role, struct fuzz_efd **slotp);
 struct fuzz_vm *pick_vm(struct fuzz_thread *t, bool want_irqchip);
@@ -272,6 +278,26 @@ int slot_fd(const int *fdp);
 		(t)->guard_on = 0;					\
 	} while (0)
 
+/* call.c: one ioctl of /dev/irqroute, on the struct built in t->build */
+struct fuzz_call {
+	int op;
+	unsigned long cmd;
+	uint32_t ssize;		/* sizeof the struct */
+	uint32_t min;		/* its first version */
+	bool bad_input;		/* flags or fields that must make it fail */
+	bool clean;		/* exact size and request, normal placement */
+	/* out */
+	uint32_t size;
+	bool out_valid;		/* the struct the kernel wrote is in @out */
+	bool checked;		/* it was an irqroute file, unchanged */
+};
+
+int fuzz_ioctl(struct fuzz_thread *t, struct fuzz_irq_snap *s,
+	       struct fuzz_call *c, void *out);
+uint32_t pick_flags(struct fuzz_thread *t, uint32_t valid);
+uint32_t pick_reserved(struct fuzz_thread *t);
+void op_raw_ioctl(struct fuzz_thread *t);
+
 /* ioctls.c */
 void op_get_info(struct fuzz_thread *t);
 void op_attach(struct fuzz_thread *t);
@@ -280,8 +306,11 @@ void op_commit(struct fuzz_thread *t);
 void op_get_stats(struct fuzz_thread *t);
 void op_create(struct fuzz_thread *t);
 void op_set_msi(struct fuzz_thread *t);
-void op_route(struct fuzz_thread *t, int op);
-void op_raw_ioctl(struct fuzz_thread *t);
+void op_destroy(struct fuzz_thread *t);
+void op_clear_msi(struct fuzz_thread *t);
+void op_mask(struct fuzz_thread *t);
+void op_unmask(struct fuzz_thread *t);
+void op_consume(struct fuzz_thread *t);
 int fuzz_attach(struct fuzz_thread *t, struct fuzz_irq *slot, int vm_fd);
 int fuzz_create(struct fuzz_thread *t, struct fuzz_irq *slot, int trigger);
 int fuzz_set_msi(struct fuzz_thread *t, struct fuzz_irq *slot, uint32_t idx);

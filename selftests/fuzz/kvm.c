@@ -110,13 +110,12 @@ int fuzz_vm_create(struct fuzz_thread *t, struct fuzz_vm *slot, int kind)
 	fd_table_lock();
 	fuzz_op_begin(t, OP_VM_NEW, t->pool->kvm, kind, 0);
 	vm = ioctl(t->pool->kvm, KVM_CREATE_VM, chance(t, 98) ? 0 : rnd_below(t, 8));
-	if (vm < 0) {
+	if (vm < 0)
 		ret = -errno;
-	} else if (kind == VM_IRQCHIP) {
+	else if (kind == VM_IRQCHIP)
 		ret = ioctl(vm, KVM_CREATE_IRQCHIP, 0) ? -errno : 0;
-	} else if (kind == VM_SPLIT) {
+	else if (kind == VM_SPLIT)
 		ret = ioctl(vm, KVM_ENABLE_CAP, &cap) ? -errno : 0;
-	}
 	fuzz_op_end(t, OP_VM_NEW, ret);
 	if (vm >= 0) {
 		slot->kind = ret ? VM_BARE : kind;

@@ -370,11 +370,21 @@ void op_shm_garbage(struct fuzz_thread *t)
 			uint64_t v = chance(t, 30) ? ~0ull : rnd(t);
 
 			switch (rnd_below(t, 5)) {
-			case 0: *w = v; break;
-			case 1: __atomic_fetch_or(w, v, __ATOMIC_SEQ_CST); break;
-			case 2: __atomic_fetch_and(w, v, __ATOMIC_SEQ_CST); break;
-			case 3: __atomic_fetch_xor(w, v, __ATOMIC_SEQ_CST); break;
-			default: base[off + rnd_below(t, 8)] = v; break;
+			case 0:
+				*w = v;
+				break;
+			case 1:
+				__atomic_fetch_or(w, v, __ATOMIC_SEQ_CST);
+				break;
+			case 2:
+				__atomic_fetch_and(w, v, __ATOMIC_SEQ_CST);
+				break;
+			case 3:
+				__atomic_fetch_xor(w, v, __ATOMIC_SEQ_CST);
+				break;
+			default:
+				base[off + rnd_below(t, 8)] = v;
+				break;
 			}
 		}
 		if (chance(t, 5)) {
