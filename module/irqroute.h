@@ -152,6 +152,11 @@ struct irqroute_counters {
  * @nr_base: entries at @base
  * @dirty: KVM's table differs from the staged one beyond the routes'
  *	staged MSIs (a destroyed route's MSI is still in it)
+ * @changed: bitmap over the range: routes whose staged MSI may differ
+ *	from the committed one (set when staging, cleared by a commit), so
+ *	that a commit visits only those
+ * @has_msi: bitmap over the range: live routes with a staged MSI, the
+ *	routes a table build writes
  * @shm: kernel address of the shared page. The bitmaps are accessed with
  *	atomic bitops only; nothing else in the page is ever read back.
  * @mask: mask bitmap inside @shm
@@ -178,6 +183,8 @@ struct irqroute {
 	struct kvm_irq_routing_entry *base;
 	u32 nr_base;
 	bool dirty;
+	unsigned long *changed;
+	unsigned long *has_msi;
 	void *shm;
 	unsigned long *mask;
 	unsigned long *pending;
@@ -200,6 +207,8 @@ int irqroute_set_base_routes(struct irqroute *ir,
 			     struct irqroute_base_routes *arg);
 int irqroute_commit(struct irqroute *ir, bool force);
 int irqroute_commit_staged(struct irqroute *ir);
+void irqroute_route_set_staged(struct irqroute_route *r,
+			       const struct irqroute_msi_cfg *cfg);
 int irqroute_table_init(struct irqroute *ir);
 void irqroute_table_free(struct irqroute *ir);
 

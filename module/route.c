@@ -110,6 +110,7 @@ int irqroute_route_create(struct irqroute *ir,
 	/* A new route: unmasked, nothing pending, no MSI. */
 	clear_bit(index, ir->mask);
 	clear_bit(index, ir->pending);
+	__clear_bit(index, ir->has_msi);
 
 	ret = irqroute_gate_register(r, trigger_file);
 	if (ret)
@@ -158,6 +159,8 @@ void irqroute_route_free(struct irqroute_route *r)
 	irqroute_gate_unregister(r);
 	if (r->committed.valid)
 		ir->dirty = true;
+	/* Its MSI leaves the table at the next commit. */
+	__clear_bit(r->index, ir->has_msi);
 	eventfd_ctx_put(r->irqfd);
 	fput(r->irqfd_file);
 	eventfd_ctx_put(r->trigger);
@@ -195,12 +198,12 @@ static int irqroute_route_stage(struct irqroute_route *r,
 	struct irqroute_msi_cfg old = r->staged;
 	int ret;
 
-	r->staged = *cfg;
+	irqroute_route_set_staged(r, cfg);
 	if (defer)
 		return 0;
 	ret = irqroute_commit(r->ir, false);
 	if (ret)
-		r->staged = old;
+		irqroute_route_set_staged(r, &old);
 	return ret;
 }
 

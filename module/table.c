@@ -34,6 +34,27 @@ static bool irqroute_route_changed(const struct irqroute_route *r)
 	return !irqroute_msi_cfg_equal(&r->staged, &r->committed);
 }
 
+/**
+ * irqroute_route_set_staged - stage an MSI (or none) for a route
+ * @r: a live route
+ * @cfg: what the next commit installs
+ *
+ * The only writer of @r->staged: keeps the attachment's bitmaps right.
+ * Context: ir->lock held.
+ */
+void irqroute_route_set_staged(struct irqroute_route *r,
+			       const struct irqroute_msi_cfg *cfg)
+{
+	struct irqroute *ir = r->ir;
+
+	r->staged = *cfg;
+	__set_bit(r->index, ir->changed);
+	if (cfg->valid)
+		__set_bit(r->index, ir->has_msi);
+	else
+		__clear_bit(r->index, ir->has_msi);
+}
+
 /* KVM's default x86 table (arch/x86/kvm/irq_comm.c): PIC and IOAPIC pins. */
 static u32 irqroute_x86_defaults(struct kvm_irq_routing_entry *e)
 {
@@ -84,10 +105,10 @@ static int irqroute_table_build(struct irqroute *ir)
 	memcpy(e + n, ir->base, ir->nr_base * sizeof(*e));
 	n += ir->nr_base;
 
-	for (i = 0; i < ir->nr_routes; i++) {
+	for_each_set_bit(i, ir->has_msi, ir->nr_routes) {
 		struct irqroute_route *r = ir->routes[i];
 
-		if (!r || !r->staged.valid)
+		if (WARN_ON_ONCE(!r || !r->staged.valid))
 			continue;
 		e[n++] = (struct kvm_irq_routing_entry){
 			.gsi = r->gsi,
@@ -123,14 +144,19 @@ int irqroute_commit(struct irqroute *ir, bool force)
 	u32 i;
 	int ret;
 
-	for (i = 0; i < ir->nr_routes && !changed; i++)
+	/* Only routes staged since the last commit can differ. */
+	for_each_set_bit(i, ir->changed, ir->nr_routes) {
+		if (changed)
+			break;
 		changed = ir->routes[i] && irqroute_route_changed(ir->routes[i]);
+	}
 	if (!changed) {
+		bitmap_zero(ir->changed, ir->nr_routes);
 		ir->stats.commits_skipped++;
 		return 0;
 	}
 
-	for (i = 0; i < ir->nr_routes; i++) {
+	for_each_set_bit(i, ir->changed, ir->nr_routes) {
 		r = ir->routes[i];
 		if (r && r->committed.valid && !r->staged.valid)
 			irqroute_route_msi_off(r);
@@ -140,7 +166,7 @@ int irqroute_commit(struct irqroute *ir, bool force)
 	if (!ret)
 		ret = irqroute_table_ioctl(ir, KVM_SET_GSI_ROUTING, 0);
 
-	for (i = 0; i < ir->nr_routes; i++) {
+	for_each_set_bit(i, ir->changed, ir->nr_routes) {
 		bool had_msi;
 
 		r = ir->routes[i];
@@ -159,6 +185,7 @@ int irqroute_commit(struct irqroute *ir, bool force)
 	}
 	if (ret)
 		return ret;
+	bitmap_zero(ir->changed, ir->nr_routes);
 	ir->dirty = false;
 	ir->stats.commits++;
 	return 0;
@@ -178,10 +205,15 @@ int irqroute_commit_staged(struct irqroute *ir)
 	int ret;
 
 	ret = irqroute_commit(ir, false);
-	for (i = 0; ret && i < ir->nr_routes; i++) {
+	if (!ret)
+		return 0;
+	for_each_set_bit(i, ir->changed, ir->nr_routes) {
 		if (ir->routes[i])
-			ir->routes[i]->staged = ir->routes[i]->committed;
+			irqroute_route_set_staged(ir->routes[i],
+						  &ir->routes[i]->committed);
 	}
+	/* Nothing differs any more. */
+	bitmap_zero(ir->changed, ir->nr_routes);
 	return ret;
 }
 
@@ -236,9 +268,16 @@ int irqroute_set_base_routes(struct irqroute *ir,
 
 int irqroute_table_init(struct irqroute *ir)
 {
+	size_t longs = BITS_TO_LONGS(ir->nr_routes);
+
 	ir->base = NULL;
 	ir->nr_base = 0;
 	ir->dirty = true;
+	/* One allocation for both bitmaps. */
+	ir->changed = kvcalloc(2 * longs, sizeof(long), GFP_KERNEL_ACCOUNT);
+	if (!ir->changed)
+		return -ENOMEM;
+	ir->has_msi = ir->changed + longs;
 	return 0;
 }
 
@@ -247,4 +286,7 @@ void irqroute_table_free(struct irqroute *ir)
 	kvfree(ir->base);
 	ir->base = NULL;
 	ir->nr_base = 0;
+	kvfree(ir->changed);
+	ir->changed = NULL;
+	ir->has_msi = NULL;
 }

@@ -72,6 +72,8 @@ struct guest_vcpu {
 	struct kvm_vcpu *vcpu;
 	pthread_t thread;
 	bool started;
+	/* Diagnostics: hold the thread out of KVM_RUN (see below). */
+	int hold, held;
 };
 
 struct guest {
@@ -139,8 +141,14 @@ static void *guest_vcpu_thread(void *arg)
 		ret = __vcpu_run(gv->vcpu);
 		if (__atomic_load_n(&gv->g->stop, __ATOMIC_SEQ_CST))
 			break;
-		if (ret < 0 && errno == EINTR)
+		if (ret < 0 && errno == EINTR) {
+			while (__atomic_load_n(&gv->hold, __ATOMIC_SEQ_CST)) {
+				__atomic_store_n(&gv->held, 1, __ATOMIC_SEQ_CST);
+				usleep(1000);
+			}
+			__atomic_store_n(&gv->held, 0, __ATOMIC_SEQ_CST);
 			continue;
+		}
 		if (ret < 0)
 			guest_die(gv, "KVM_RUN: %s", strerror(errno));
 		guest_vcpu_exit(gv);
@@ -337,6 +345,51 @@ uint64_t guest_total(const struct guest *g)
  * never reached KVM's APIC at all. Diagnostics only: the caller still gets
  * the count from before the kick, and fails.
  */
+/* Bit @vector of the 256-bit APIC register array at @off (IRR, ISR, TMR). */
+static bool lapic_bit(const struct kvm_lapic_state *s, unsigned int off,
+		      unsigned int vector)
+{
+	uint32_t word;
+
+	memcpy(&word, &s->regs[off + (vector / 32) * 0x10], sizeof(word));
+	return word & (1u << (vector % 32));
+}
+
+/*
+ * Hold the vCPU's thread out of KVM_RUN and read its local APIC: the
+ * vector still requested (IRR) means KVM has it and the vCPU was not
+ * woken; in service (ISR) without the guest's handler having counted it
+ * means KVM injected it and the guest never ran the handler.
+ */
+static void guest_dump_lapic(struct guest_vcpu *gv, unsigned int vector)
+{
+	struct kvm_lapic_state s;
+	unsigned int ms;
+
+	__atomic_store_n(&gv->hold, 1, __ATOMIC_SEQ_CST);
+	for (ms = 0; ms < 1000 && !__atomic_load_n(&gv->held,
+						    __ATOMIC_SEQ_CST); ms++) {
+		pthread_kill(gv->thread, GUEST_KICK_SIGNAL);
+		guest_msleep(1);
+	}
+	if (!__atomic_load_n(&gv->held, __ATOMIC_SEQ_CST)) {
+		fprintf(stderr, "guest: vCPU %u: could not stop it\n",
+			gv->vcpu->id);
+	} else if (ioctl(gv->vcpu->fd, KVM_GET_LAPIC, &s)) {
+		fprintf(stderr, "guest: KVM_GET_LAPIC: %s\n", strerror(errno));
+	} else {
+		uint32_t ppr;
+
+		memcpy(&ppr, &s.regs[0xa0], sizeof(ppr));
+		fprintf(stderr,
+			"guest: vCPU %u local APIC: vector %#x IRR %d ISR %d TMR %d, PPR %#x\n",
+			gv->vcpu->id, vector, lapic_bit(&s, 0x200, vector),
+			lapic_bit(&s, 0x100, vector),
+			lapic_bit(&s, 0x180, vector), ppr);
+	}
+	__atomic_store_n(&gv->hold, 0, __ATOMIC_SEQ_CST);
+}
+
 static void guest_explain_shortfall(const struct guest *g, unsigned int vcpu,
 				    unsigned int vector, uint32_t expected,
 				    uint32_t count, unsigned int waited_ms)
@@ -350,6 +403,7 @@ static void guest_explain_shortfall(const struct guest *g, unsigned int vcpu,
 		(unsigned long long)guest_total(g));
 	if (vcpu >= g->nr_vcpus || !g->vcpus[vcpu].started)
 		return;
+	guest_dump_lapic((struct guest_vcpu *)&g->vcpus[vcpu], vector);
 	pthread_kill(g->vcpus[vcpu].thread, GUEST_KICK_SIGNAL);
 	guest_msleep(1000);
 	after = guest_count(g, vcpu, vector);
