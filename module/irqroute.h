@@ -221,6 +221,7 @@ int irqroute_set_msi(struct irqroute *ir, struct irqroute_msi *arg);
 int irqroute_clear_msi(struct irqroute *ir, struct irqroute_route_op *op);
 int irqroute_mask(struct irqroute *ir, struct irqroute_route_op *op);
 int irqroute_unmask(struct irqroute *ir, struct irqroute_route_op *op);
+void irqroute_route_repend(struct irqroute *ir, u32 index);
 int irqroute_consume_pending(struct irqroute *ir,
 			     struct irqroute_route_op *op);
 

@@ -122,6 +122,28 @@ static int irqroute_ioctl_consume(struct irqroute *ir, void *arg)
 	return irqroute_consume_pending(ir, arg);
 }
 
+/*
+ * Undo an ioctl whose result could not be copied out (the caller cannot
+ * learn of its effect): a route nobody knows the index of, a pending
+ * interrupt consumed for nobody. Runs under ir->lock, right after the
+ * ioctl, so the route is still the one it created or consumed.
+ */
+static void irqroute_undo_create(struct irqroute *ir, void *arg)
+{
+	struct irqroute_route_create *c = arg;
+	struct irqroute_route_op op = { .index = c->index };
+
+	irqroute_route_destroy(ir, &op);
+}
+
+static void irqroute_undo_consume(struct irqroute *ir, void *arg)
+{
+	struct irqroute_route_op *op = arg;
+
+	if (op->result)
+		irqroute_route_repend(ir, op->index);
+}
+
 /* What an ioctl needs before its handler runs. */
 enum irqroute_ioctl_needs {
 	IRQROUTE_NEEDS_NOTHING,
@@ -146,15 +168,17 @@ struct irqroute_ioctl_op {
 	unsigned int min_size;
 	enum irqroute_ioctl_needs needs;
 	int (*fn)(struct irqroute *ir, void *arg);
+	void (*undo)(struct irqroute *ir, void *arg);
 };
 
-#define IRQROUTE_IOCTL(_name, _fn, _struct, _last, _needs)		\
+#define IRQROUTE_IOCTL(_name, _fn, _struct, _last, _needs, ...)	\
 	[_IOC_NR(IRQROUTE_##_name)] = {					\
 		.cmd = IRQROUTE_##_name,				\
 		.size = sizeof(_struct),				\
 		.min_size = offsetofend(_struct, _last),		\
 		.needs = _needs,					\
 		.fn = _fn,						\
+		__VA_ARGS__						\
 	}
 
 static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
@@ -175,7 +199,7 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 		       IRQROUTE_NEEDS_OWNER),
 	IRQROUTE_IOCTL(ROUTE_CREATE, irqroute_ioctl_create,
 		       struct irqroute_route_create, __reserved,
-		       IRQROUTE_NEEDS_OWNER),
+		       IRQROUTE_NEEDS_OWNER, .undo = irqroute_undo_create),
 	IRQROUTE_IOCTL(SET_MSI, irqroute_ioctl_set_msi,
 		       struct irqroute_msi, __reserved,
 		       IRQROUTE_NEEDS_OWNER),
@@ -193,7 +217,7 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 		       IRQROUTE_NEEDS_OWNER),
 	IRQROUTE_IOCTL(CONSUME_PENDING, irqroute_ioctl_consume,
 		       struct irqroute_route_op, result,
-		       IRQROUTE_NEEDS_OWNER),
+		       IRQROUTE_NEEDS_OWNER, .undo = irqroute_undo_consume),
 };
 
 static int irqroute_ioctl_check(struct irqroute *ir,
@@ -253,11 +277,17 @@ static long irqroute_ioctl(struct file *file, unsigned int cmd,
 	ret = irqroute_ioctl_check(ir, op->needs);
 	if (!ret)
 		ret = op->fn(ir, &buf);
-	mutex_unlock(&ir->lock);
-
+	/*
+	 * Copied out under the lock (ir->lock -> mmap_lock is the documented
+	 * order), so that an undo still finds what the ioctl did.
+	 */
 	if (!ret && (_IOC_DIR(op->cmd) & _IOC_READ) &&
-	    copy_to_user(uarg, &buf, min(usize, op->size)))
+	    copy_to_user(uarg, &buf, min(usize, op->size))) {
 		ret = -EFAULT;
+		if (op->undo)
+			op->undo(ir, &buf);
+	}
+	mutex_unlock(&ir->lock);
 	return ret;
 }
 

@@ -267,6 +267,20 @@ int irqroute_unmask(struct irqroute *ir, struct irqroute_route_op *op)
 	return ret;
 }
 
+/*
+ * Give back a pending interrupt that CONSUME_PENDING took but could not
+ * report: pending again, or delivered if the route is deliverable now.
+ */
+void irqroute_route_repend(struct irqroute *ir, u32 index)
+{
+	struct irqroute_route *r = irqroute_route_get(ir, index);
+
+	if (IS_ERR(r))
+		return;
+	set_bit(r->index, ir->pending);
+	irqroute_route_unmask(r, false);
+}
+
 int irqroute_consume_pending(struct irqroute *ir,
 			     struct irqroute_route_op *op)
 {
