@@ -53,11 +53,12 @@ esac
 # drops an option whose dependencies are missing.
 #
 # The test VM: 64-bit, modules that unload, PCI MSI behind an Intel IOMMU
-# with interrupt remapping, serial console, initramfs (gzip), devtmpfs, tmpfs.
+# with interrupt remapping, serial console, initramfs (gzip), devtmpfs, tmpfs,
+# and AF_UNIX sockets (the tests pass descriptors with SCM_RIGHTS).
 WANT_Y=(64BIT MODULES MODULE_UNLOAD PCI PCI_MSI IOMMU_SUPPORT IRQ_REMAP
 	INTEL_IOMMU X86_X2APIC EVENTFD DEVTMPFS BLK_DEV_INITRD RD_GZIP TMPFS
 	PROC_FS SYSFS SERIAL_8250 SERIAL_8250_CONSOLE UNIX98_PTYS VIRTUALIZATION
-	KALLSYMS
+	KALLSYMS NET UNIX
 	# The debug options this kernel is for.
 	DEBUG_KERNEL KASAN KASAN_GENERIC KASAN_INLINE KASAN_VMALLOC
 	PROVE_LOCKING PROVE_RCU DEBUG_ATOMIC_SLEEP

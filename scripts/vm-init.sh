@@ -363,9 +363,9 @@ PATTERN='WARNING|BUG|Oops|Call Trace|KFENCE|slab error|general protection|stall|
 if [ "$KMEMLEAK" = 1 ]; then
 	kmemleak_after
 	# lockdep's "INFO: ..." reports and kmemleak's "N new suspected
-	# memory leaks"; KASAN ("BUG: KASAN"), lockdep's "WARNING: ..." and
+	# memory leaks" (not its "memory leak detector initialized"); KASAN ("BUG: KASAN"), lockdep's "WARNING: ..." and
 	# "BUG: sleeping function called from invalid context" match above.
-	PATTERN="$PATTERN|INFO: |memory leak"
+	PATTERN="$PATTERN|INFO: |suspected memory leak"
 	# lockdep switches itself off after its first report (or when it
 	# runs out of table space): then it checked only part of the run.
 	if grep -q 'debug_locks: *1$' /proc/lockdep_stats 2>/dev/null; then
