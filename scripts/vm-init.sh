@@ -359,7 +359,7 @@ else
 	ok "rmmod irqroute"
 fi
 
-PATTERN='WARNING|BUG|Oops|Call Trace|KFENCE|slab error|general protection|stall|soft lockup|hard LOCKUP|refcount_t|corruption|UBSAN'
+PATTERN='WARNING|BUG|Oops|Call Trace|KFENCE|slab error|general protection|detected stall|soft lockup|hard LOCKUP|refcount_t|corruption|UBSAN'
 if [ "$KMEMLEAK" = 1 ]; then
 	kmemleak_after
 	# lockdep's "INFO: ..." reports and kmemleak's "N new suspected
