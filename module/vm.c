@@ -196,25 +196,35 @@ static int irqroute_table_buf_create(struct irqroute *ir)
 }
 
 /*
+ * True if the VMM (current->mm) still has the mapping the module made: the
+ * buffer's file, at the recorded address, exactly as long as the buffer.
+ * A mapping the VMM moved, shrank or split is the VMM's business.
+ */
+static bool irqroute_table_mapped(struct irqroute *ir)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool ours;
+
+	if (!mm || mm != ir->mm)
+		return false;
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, ir->table_uaddr);
+	ours = vma && vma->vm_file == ir->table_file &&
+	       vma->vm_start == ir->table_uaddr &&
+	       vma->vm_end == ir->table_uaddr + ir->table_len;
+	mmap_read_unlock(mm);
+	return ours;
+}
+
+/*
  * Unmap the buffer from the VMM if this is the VMM closing the file and the
  * mapping is still the one the module made. At process exit the mm is
  * already gone (current->mm is NULL) and so is the mapping.
  */
 static void irqroute_table_buf_destroy(struct irqroute *ir)
 {
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	bool ours = false;
-
-	if (mm && mm == ir->mm) {
-		mmap_read_lock(mm);
-		vma = vma_lookup(mm, ir->table_uaddr);
-		ours = vma && vma->vm_file == ir->table_file &&
-		       vma->vm_start == ir->table_uaddr &&
-		       vma->vm_end == ir->table_uaddr + ir->table_len;
-		mmap_read_unlock(mm);
-	}
-	if (ours)
+	if (irqroute_table_mapped(ir))
 		vm_munmap(ir->table_uaddr, ir->table_len);
 	fput(ir->table_file);
 	ir->table_file = NULL;
@@ -228,6 +238,8 @@ static void irqroute_table_buf_destroy(struct irqroute *ir)
  * @off: offset of the argument in the buffer
  *
  * If the VMM unmapped the buffer, KVM fails with EFAULT: map it again once.
+ * An EFAULT with the mapping still in place is KVM's own answer: a second
+ * mapping would only be left behind in the VMM.
  * Context: ir->lock held, current->mm == ir->mm.
  */
 int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off)
@@ -235,7 +247,8 @@ int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off)
 	long ret;
 
 	ret = irqroute_vm_ioctl(ir, cmd, ir->table_uaddr + off);
-	if (ret == -EFAULT && !irqroute_table_map(ir))
+	if (ret == -EFAULT && !irqroute_table_mapped(ir) &&
+	    !irqroute_table_map(ir))
 		ret = irqroute_vm_ioctl(ir, cmd, ir->table_uaddr + off);
 	return ret;
 }

@@ -355,16 +355,36 @@ static bool lapic_bit(const struct kvm_lapic_state *s, unsigned int off,
 	return word & (1u << (vector % 32));
 }
 
+/* "IRR 0x31 0x45" etc.: every vector set in one APIC register array. */
+static void lapic_vectors(const struct kvm_lapic_state *s, unsigned int off,
+			  char *buf, size_t len)
+{
+	unsigned int v;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (v = 0; v < 256 && n + 6 < len; v++)
+		if (lapic_bit(s, off, v))
+			n += snprintf(buf + n, len - n, " %#x", v);
+	if (!n)
+		snprintf(buf, len, " none");
+}
+
 /*
- * Hold the vCPU's thread out of KVM_RUN and read its local APIC: the
- * vector still requested (IRR) means KVM has it and the vCPU was not
- * woken; in service (ISR) without the guest's handler having counted it
- * means KVM injected it and the guest never ran the handler.
+ * Hold the vCPU's thread out of KVM_RUN and read its state: the vector
+ * still requested (IRR) means KVM has it and the vCPU was not woken, or a
+ * vector in service (ISR) blocks it (PPR); a vector in service that the
+ * guest's handler never counted, with no injection pending and the vCPU
+ * back in its idle loop, is an injection lost below KVM.
  */
 static void guest_dump_lapic(struct guest_vcpu *gv, unsigned int vector)
 {
+	struct kvm_vcpu_events ev;
 	struct kvm_lapic_state s;
-	unsigned int ms;
+	struct kvm_regs regs;
+	char irr[128], isr[128];
+	unsigned int ms, v;
+	uint32_t ppr, tpr;
 
 	__atomic_store_n(&gv->hold, 1, __ATOMIC_SEQ_CST);
 	for (ms = 0; ms < 1000 && !__atomic_load_n(&gv->held,
@@ -375,18 +395,37 @@ static void guest_dump_lapic(struct guest_vcpu *gv, unsigned int vector)
 	if (!__atomic_load_n(&gv->held, __ATOMIC_SEQ_CST)) {
 		fprintf(stderr, "guest: vCPU %u: could not stop it\n",
 			gv->vcpu->id);
-	} else if (ioctl(gv->vcpu->fd, KVM_GET_LAPIC, &s)) {
-		fprintf(stderr, "guest: KVM_GET_LAPIC: %s\n", strerror(errno));
-	} else {
-		uint32_t ppr;
-
-		memcpy(&ppr, &s.regs[0xa0], sizeof(ppr));
-		fprintf(stderr,
-			"guest: vCPU %u local APIC: vector %#x IRR %d ISR %d TMR %d, PPR %#x\n",
-			gv->vcpu->id, vector, lapic_bit(&s, 0x200, vector),
-			lapic_bit(&s, 0x100, vector),
-			lapic_bit(&s, 0x180, vector), ppr);
+		goto out;
 	}
+	if (ioctl(gv->vcpu->fd, KVM_GET_LAPIC, &s)) {
+		fprintf(stderr, "guest: KVM_GET_LAPIC: %s\n", strerror(errno));
+		goto out;
+	}
+	memcpy(&ppr, &s.regs[0xa0], sizeof(ppr));
+	memcpy(&tpr, &s.regs[0x80], sizeof(tpr));
+	lapic_vectors(&s, 0x200, irr, sizeof(irr));
+	lapic_vectors(&s, 0x100, isr, sizeof(isr));
+	fprintf(stderr,
+		"guest: vCPU %u local APIC: vector %#x IRR %d ISR %d TMR %d; TPR %#x PPR %#x; IRR:%s; ISR:%s\n",
+		gv->vcpu->id, vector, lapic_bit(&s, 0x200, vector),
+		lapic_bit(&s, 0x100, vector), lapic_bit(&s, 0x180, vector),
+		tpr, ppr, irr, isr);
+	for (v = 0; v < 256; v++)
+		if (lapic_bit(&s, 0x100, v))
+			fprintf(stderr,
+				"guest: vCPU %u: vector %#x in service, the guest counted %u of it\n",
+				gv->vcpu->id, v,
+				__atomic_load_n(&gv->g->counts[gv->vcpu->id][v],
+						__ATOMIC_SEQ_CST));
+	if (!ioctl(gv->vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) &&
+	    !ioctl(gv->vcpu->fd, KVM_GET_REGS, &regs))
+		fprintf(stderr,
+			"guest: vCPU %u: rip %#llx (idle loop %#llx..), IF %d, interrupt injected %d nr %#x, shadow %#x\n",
+			gv->vcpu->id, (unsigned long long)regs.rip,
+			(unsigned long long)(uintptr_t)guest_main,
+			!!(regs.rflags & (1u << 9)), ev.interrupt.injected,
+			ev.interrupt.nr, ev.interrupt.shadow);
+out:
 	__atomic_store_n(&gv->hold, 0, __ATOMIC_SEQ_CST);
 }
 
