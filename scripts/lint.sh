@@ -6,7 +6,9 @@
 #   2. sparse (C=2) with zero warnings in our files (6.1 and 6.12);
 #   3. checkpatch.pl --strict clean on module/ and uapi/;
 #   4. every symbol irqroute.ko imports is exported, to every GPL module (no
-#      module namespace restriction), by 6.1, 6.12 and Debian sid's 7.x.
+#      module namespace restriction), by 6.1, 6.12 and Debian sid's 7.x;
+#   5. Documentation/ renders without a docutils warning, and every test
+#      the input table names exists.
 # Exit status is non-zero if any check fails; all checks always run.
 
 set -euo pipefail
@@ -181,6 +183,10 @@ if [ -n "$restricted" ]; then
 else
 	echo "  no identifier in module/ is a 7.x export restricted to specific modules"
 fi
+
+# --- 5. Documentation -------------------------------------------------------
+section "Documentation (docutils, input table)"
+make -s -C Documentation check || fail "Documentation/ check"
 
 section "summary"
 if [ ${#FAILED[@]} -gt 0 ]; then

@@ -30,7 +30,8 @@ HOST_SOURCES=/etc/apt/sources.list.d/debian.sources
 SID_DIR=$CACHE/sid-apt
 
 PACKAGES=(build-essential kmod qemu-system-x86 busybox-static cpio xz-utils
-	  sparse gnuplot-nox flex bison bc libelf-dev libssl-dev rsync perl)
+	  sparse gnuplot-nox flex bison bc libelf-dev libssl-dev rsync perl
+	  python3-docutils)
 
 log() { echo "setup-host: $*" >&2; }
 die() { echo "setup-host: ERROR: $*" >&2; exit 1; }
