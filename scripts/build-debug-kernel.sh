@@ -25,7 +25,10 @@
 # Idempotent: the wanted .config is generated first (seconds); if the
 # installed kernel was built from the same .config, nothing is built.
 #
-# usage: build-debug-kernel.sh [--force]
+# usage: build-debug-kernel.sh [--force | --check]
+#   --check: build nothing; exit 0 if the cached kernel is up to date, 1 if
+#            a build would be needed (what .ci/run asks before it runs the
+#            debug suite)
 # Environment: IRQROUTE_CACHE, JOBS (default 2; the build runs at nice 19).
 
 set -euo pipefail
@@ -38,15 +41,16 @@ OBJ=$DK/obj
 CFG=$DK/cfg
 JOBS=${JOBS:-2}
 LOCALVERSION=-irqroute-debug
-FORCE=0
+FORCE=0 CHECK=0
 
 log() { echo "build-debug-kernel: $*" >&2; }
 die() { echo "build-debug-kernel: ERROR: $*" >&2; exit 1; }
 
 case ${1:-} in
 --force) FORCE=1 ;;
+--check) CHECK=1 ;;
 "") ;;
-*) die "usage: $0 [--force]" ;;
+*) die "usage: $0 [--force | --check]" ;;
 esac
 
 # Wanted options. Every one is checked after olddefconfig: Kconfig silently
@@ -65,7 +69,10 @@ WANT_Y=(64BIT MODULES MODULE_UNLOAD PCI PCI_MSI IOMMU_SUPPORT IRQ_REMAP
 	DEBUG_KMEMLEAK
 	FAULT_INJECTION FAILSLAB FAIL_PAGE_ALLOC FAULT_INJECTION_USERCOPY
 	FAULT_INJECTION_DEBUG_FS DEBUG_FS
-	KFENCE SLUB_DEBUG DEBUG_INFO_NONE)
+	KFENCE SLUB_DEBUG DEBUG_INFO_NONE
+	# A stuck CPU or task fails the run as on Debian's kernels (vm-init.sh
+	# sets softlockup_panic and a 30 s hung-task timeout).
+	SOFTLOCKUP_DETECTOR DETECT_HUNG_TASK)
 # KVM and VFIO as modules, like Debian's: the VM loads them the same way
 # on every kernel, and their unload paths are checked too. KVM_INTEL is not
 # needed (the emulated CPU is AMD SVM); KVM_AMD_SEV would pull in ccp.
@@ -94,6 +101,7 @@ flock 9
 # when the original changes (a new linux-source-6.1).
 src_id=$(sha256sum "$ORIG/Makefile" | cut -c1-16)
 if [ "$(cat "$SRC/.irqroute-src-id" 2>/dev/null)" != "$src_id" ]; then
+	[ "$CHECK" = 0 ] || { log "not built (no source copy for $src_id)"; exit 1; }
 	log "copying $ORIG to $SRC (clean tree for make O=)"
 	rm -rf "$SRC" "$SRC.tmp" "$OBJ"
 	flock "$CACHE/.src.lock" cp -a "$ORIG" "$SRC.tmp"
@@ -151,6 +159,10 @@ if [ "$FORCE" = 0 ] && [ "$(cat "$INST/config-hash" 2>/dev/null)" = "$hash" ] &&
 	echo "$REL" >"$DK/RELEASE"
 	ln -sfn "$INST" "$CACHE/kernels/$REL"
 	exit 0
+fi
+if [ "$CHECK" = 1 ]; then
+	log "not up to date: $REL would be built (config $hash)"
+	exit 1
 fi
 
 # ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 # Build irqroute.ko, libirqroute and irqroute-fuzz, then fuzz /dev/irqroute
 # in a test VM for a bounded time (selftests/fuzz/irqroute-fuzz.c).
 #
-# usage: run-fuzz.sh [--seconds N] [--kver <abi>|6.1|6.12] [--seed S]
+# usage: run-fuzz.sh [--seconds N] [--kver <abi>|6.1|6.12|debug] [--seed S]
 #                    [--timeout S]
 #
 # Default: 60 s on 6.1. The verdict is the fuzzer's own (no hang, no crash,
@@ -12,6 +12,11 @@
 # unloads afterwards and the kernel log has no warning, BUG, oops, KFENCE
 # or lockup (panic_on_warn, slub_debug). Console log:
 # build/logs/<abi>-fuzz.log. Exit status 0 only if all of it holds.
+#
+# --kver debug fuzzes under the debug kernel (scripts/build-debug-kernel.sh,
+# built first if needed), with the switches of scripts/run-debug-tests.sh:
+# a KASAN report panics, lockdep must still be on at the end, and kmemleak
+# is scanned before insmod and after rmmod.
 
 set -euo pipefail
 
@@ -33,15 +38,26 @@ done
 [ -f "$CACHE/env.sh" ] || die "no $CACHE/env.sh: run scripts/setup-host.sh"
 # shellcheck disable=SC1091
 . "$CACHE/env.sh"
+DEBUG=0
 case $KVER in
 6.1) KVER=$KVER_61 ;;
 6.12) KVER=$KVER_612 ;;
+debug)
+	DEBUG=1
+	"$ROOT/scripts/build-debug-kernel.sh" || die "debug kernel build failed"
+	KVER=$(cat "$CACHE/debug-kernel/RELEASE")
+	;;
 esac
 
 cd "$ROOT"
 mkdir -p build/logs
 echo "run-fuzz: building for $KVER (log: build/logs/fuzz-build.log)" >&2
-if ! { make module KVER="$KVER" && make lib && make fuzz-build; } \
+if [ "$DEBUG" = 1 ]; then
+	module=(module-debug)
+else
+	module=(module KVER="$KVER")
+fi
+if ! { make "${module[@]}" && make lib && make fuzz-build; } \
 	>build/logs/fuzz-build.log 2>&1; then
 	tail -n 40 build/logs/fuzz-build.log
 	die "build failed"
@@ -49,7 +65,13 @@ fi
 
 args=(--kver "$KVER" --mode fuzz --fuzz-seconds "$SECONDS_ARG")
 [ -n "$TIMEOUT" ] && args+=(--timeout "$TIMEOUT")
-[ -n "$SEED" ] && args+=(--append "irqroute_fuzz_seed=$SEED")
+append=""
+[ -n "$SEED" ] && append="irqroute_fuzz_seed=$SEED"
+if [ "$DEBUG" = 1 ]; then
+	append+=" irqroute_kmemleak=1 kasan.fault=panic"
+	args+=(--mem 3072)
+fi
+[ -n "$append" ] && args+=(--append "$append")
 
 set +e
 "$ROOT/scripts/vm-run.sh" "${args[@]}" >/dev/null

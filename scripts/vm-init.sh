@@ -158,11 +158,14 @@ insmod /irqroute/irqroute.ko || fatal "insmod irqroute.ko failed"
 echo "# irqroute.ko loaded"
 echo "<6>$DMESG_MARK" >/dev/kmsg
 # Report a task stuck in D state after 30 s (a "Call Trace" fails the run).
-echo 30 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 # An RCU stall or a soft lockup leaves a CPU stuck for good: end the run
 # (the host reports the panic) instead of waiting for the VM timeout.
-echo 1 >/proc/sys/kernel/panic_on_rcu_stall 2>/dev/null
-echo 1 >/proc/sys/kernel/softlockup_panic 2>/dev/null
+# Every kernel the tests boot has these detectors.
+for knob in hung_task_timeout_secs=30 panic_on_rcu_stall=1 softlockup_panic=1; do
+	[ -w "/proc/sys/kernel/${knob%=*}" ] ||
+		fatal "kernel without /proc/sys/kernel/${knob%=*}"
+	echo "${knob#*=}" >"/proc/sys/kernel/${knob%=*}"
+done
 # From here on show warnings on the console too ("quiet" hides them), so a
 # WARN that panics (panic_on_warn) is visible with its trace in the log.
 echo 5 >/proc/sys/kernel/printk
