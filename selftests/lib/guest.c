@@ -104,6 +104,9 @@ guest_die(const struct guest_vcpu *gv, const char *fmt, ...)
 	_exit(1);	/* KSFT_FAIL */
 }
 
+static void guest_print_state(const struct guest_vcpu *gv,
+			      unsigned int vector);
+
 static void guest_vcpu_exit(struct guest_vcpu *gv)
 {
 	struct kvm_run *run = gv->vcpu->run;
@@ -120,6 +123,11 @@ static void guest_vcpu_exit(struct guest_vcpu *gv)
 		guest_die(gv, "unexpected exception, vector %#lx",
 			  (unsigned long)uc.args[0]);
 	case UCALL_NONE:
+		/* A triple fault, say: where the guest was, and why. */
+		fprintf(stderr, "guest vCPU %u: state at exit %u:\n",
+			gv->vcpu->id, run->exit_reason);
+		vcpu_dump(stderr, gv->vcpu, 2);
+		guest_print_state(gv, GUEST_SPURIOUS_VECTOR);
 		guest_die(gv, "unexpected exit %u (%s)", run->exit_reason,
 			  exit_reason_str(run->exit_reason));
 	default:
@@ -371,35 +379,26 @@ static void lapic_vectors(const struct kvm_lapic_state *s, unsigned int off,
 }
 
 /*
- * Hold the vCPU's thread out of KVM_RUN and read its state: the vector
- * still requested (IRR) means KVM has it and the vCPU was not woken, or a
- * vector in service (ISR) blocks it (PPR); a vector in service that the
- * guest's handler never counted, with no injection pending and the vCPU
- * back in its idle loop, is an injection lost below KVM.
+ * The vCPU's local APIC and event state, from a thread that has it out of
+ * KVM_RUN: the vector still requested (IRR) means KVM has it and the vCPU
+ * was not woken, or a vector in service (ISR) blocks it (PPR); a vector in
+ * service that the guest's handler never counted, with no injection
+ * pending and the vCPU back in its idle loop, is an injection lost below
+ * KVM.
  */
-static void guest_dump_lapic(struct guest_vcpu *gv, unsigned int vector)
+static void guest_print_state(const struct guest_vcpu *gv,
+			      unsigned int vector)
 {
 	struct kvm_vcpu_events ev;
 	struct kvm_lapic_state s;
 	struct kvm_regs regs;
 	char irr[128], isr[128];
-	unsigned int ms, v;
+	unsigned int v;
 	uint32_t ppr, tpr;
 
-	__atomic_store_n(&gv->hold, 1, __ATOMIC_SEQ_CST);
-	for (ms = 0; ms < 1000 && !__atomic_load_n(&gv->held,
-						    __ATOMIC_SEQ_CST); ms++) {
-		pthread_kill(gv->thread, GUEST_KICK_SIGNAL);
-		guest_msleep(1);
-	}
-	if (!__atomic_load_n(&gv->held, __ATOMIC_SEQ_CST)) {
-		fprintf(stderr, "guest: vCPU %u: could not stop it\n",
-			gv->vcpu->id);
-		goto out;
-	}
 	if (ioctl(gv->vcpu->fd, KVM_GET_LAPIC, &s)) {
 		fprintf(stderr, "guest: KVM_GET_LAPIC: %s\n", strerror(errno));
-		goto out;
+		return;
 	}
 	memcpy(&ppr, &s.regs[0xa0], sizeof(ppr));
 	memcpy(&tpr, &s.regs[0x80], sizeof(tpr));
@@ -420,12 +419,33 @@ static void guest_dump_lapic(struct guest_vcpu *gv, unsigned int vector)
 	if (!ioctl(gv->vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) &&
 	    !ioctl(gv->vcpu->fd, KVM_GET_REGS, &regs))
 		fprintf(stderr,
-			"guest: vCPU %u: rip %#llx (idle loop %#llx..), IF %d, interrupt injected %d nr %#x, shadow %#x\n",
+			"guest: vCPU %u: rip %#llx (idle loop %#llx..), IF %d, interrupt injected %d nr %#x, shadow %#x; exception injected %d pending %d nr %#x error %d/%#x; nmi injected %d pending %d\n",
 			gv->vcpu->id, (unsigned long long)regs.rip,
 			(unsigned long long)(uintptr_t)guest_main,
 			!!(regs.rflags & (1u << 9)), ev.interrupt.injected,
-			ev.interrupt.nr, ev.interrupt.shadow);
-out:
+			ev.interrupt.nr, ev.interrupt.shadow,
+			ev.exception.injected, ev.exception.pending,
+			ev.exception.nr, ev.exception.has_error_code,
+			ev.exception.error_code, ev.nmi.injected,
+			ev.nmi.pending);
+}
+
+/* Hold the vCPU's thread out of KVM_RUN and print its state. */
+static void guest_dump_lapic(struct guest_vcpu *gv, unsigned int vector)
+{
+	unsigned int ms;
+
+	__atomic_store_n(&gv->hold, 1, __ATOMIC_SEQ_CST);
+	for (ms = 0; ms < 1000 && !__atomic_load_n(&gv->held,
+						    __ATOMIC_SEQ_CST); ms++) {
+		pthread_kill(gv->thread, GUEST_KICK_SIGNAL);
+		guest_msleep(1);
+	}
+	if (__atomic_load_n(&gv->held, __ATOMIC_SEQ_CST))
+		guest_print_state(gv, vector);
+	else
+		fprintf(stderr, "guest: vCPU %u: could not stop it\n",
+			gv->vcpu->id);
 	__atomic_store_n(&gv->hold, 0, __ATOMIC_SEQ_CST);
 }
 
