@@ -5,7 +5,7 @@
 # runs what the mode asks for, unloads irqroute, checks the kernel log, and
 # prints one verdict line for the host:
 #
-#   IRQROUTE-RESULT: passed=N failed=M mode=<mode> kver=<uname -r>
+#   IRQROUTE-RESULT: passed=N failed=M mode=<mode> kver=<uname -r> testbed_reruns=R
 #
 # Kernel command line (set by scripts/vm-run.sh):
 #   irqroute_mode=test|demo|bench|fuzz  what to run (default test)
@@ -26,6 +26,9 @@
 # counts its missing cases as failed; a binary with no plan at all counts
 # as one failure; a non-zero exit status with nothing else failed counts as
 # one failure. The rmmod and the kernel-log check count as one case each.
+# A binary that reports a testbed fault (an L2 vCPU running L1 kernel code,
+# see selftests/lib/guest.c) is run once more and only the second run
+# counts; R says how many were.
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -62,13 +65,14 @@ done
 
 PASSED=0
 FAILED=0
+RERUNS=0	# test binaries run again after a testbed fault
 DMESG_MARK="irqroute-vm: irqroute.ko loaded"
 
 ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
 
 finish() {
-	echo "IRQROUTE-RESULT: passed=$PASSED failed=$FAILED mode=$MODE kver=$(uname -r)"
+	echo "IRQROUTE-RESULT: passed=$PASSED failed=$FAILED mode=$MODE kver=$(uname -r) testbed_reruns=$RERUNS"
 	sync
 	poweroff -f
 	sleep 5
@@ -278,13 +282,27 @@ run_tests() {
 			not_ok "$t: listed in TESTS but not in the initramfs"
 			continue
 		fi
-		start=$(cut -d' ' -f1 /proc/uptime)
-		{
-			run_timed "$TEST_TIMEOUT" "./$t"
-			echo $? >/tmp/rc
-		} | tee "/tmp/$t.tap"
-		echo "# $t took $(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime)s"
-		count_tap "$t" "/tmp/$t.tap" "$(cat /tmp/rc)"
+		for attempt in 1 2; do
+			start=$(cut -d' ' -f1 /proc/uptime)
+			{
+				run_timed "$TEST_TIMEOUT" "./$t"
+				echo $? >/tmp/rc
+			} | tee "/tmp/$t.tap"
+			echo "# $t took $(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime)s"
+			# An L2 vCPU found running L1 kernel code (selftests/
+			# lib/guest.c): its state was lost below KVM and
+			# irqroute, so this run tests neither. Once per
+			# binary, discard it and run the binary again; a
+			# second such run counts as it is (failed).
+			if [ "$attempt" = 1 ] &&
+			   grep -aq '^IRQROUTE-TESTBED-FAULT' "/tmp/$t.tap"; then
+				RERUNS=$((RERUNS + 1))
+				echo "# $t: TESTBED FAULT above: this run is discarded and $t runs again"
+				continue
+			fi
+			count_tap "$t" "/tmp/$t.tap" "$(cat /tmp/rc)"
+			break
+		done
 	done
 	cd /
 }

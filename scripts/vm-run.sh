@@ -107,6 +107,12 @@ if [ -z "$verdict" ]; then
 	echo "0 1" >"$RESULT"
 	exit 1
 fi
+reruns=$(grep -aoE 'IRQROUTE-RESULT: .* testbed_reruns=[0-9]+' "$LOG" |
+	 tail -n1 | sed -E 's/.*testbed_reruns=//' || true)
+if [ "${reruns:-0}" -gt 0 ]; then
+	echo "vm-run: $KVER $MODE: $reruns test binary(ies) run again after a testbed fault:" >&2
+	grep -a '^IRQROUTE-TESTBED-FAULT' "$LOG" | sed 's/^/vm-run:   /' >&2
+fi
 passed=$(echo "$verdict" | sed -E 's/.*passed=([0-9]+).*/\1/')
 failed=$(echo "$verdict" | sed -E 's/.*failed=([0-9]+).*/\1/')
 echo "$passed $failed" >"$RESULT"

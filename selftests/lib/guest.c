@@ -379,6 +379,46 @@ static void lapic_vectors(const struct kvm_lapic_state *s, unsigned int off,
 }
 
 /*
+ * The test binary's code, which the guest runs at the binary's own
+ * addresses (static, no PIE): every legitimate L2 RIP is in here.
+ */
+extern char __executable_start[], etext[];
+
+/* "name+0x1c [module]": the L1 kernel text symbol @addr is in, if any. */
+static bool l1_kernel_symbol(uint64_t addr, char *buf, size_t len)
+{
+	char line[512], name[256], mod[128];
+	unsigned long long a, best = 0;
+	FILE *f = fopen("/proc/kallsyms", "re");
+	char type;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		mod[0] = '\0';
+		if (sscanf(line, "%llx %c %255s [%127[^]]]", &a, &type, name,
+			   mod) < 3)
+			continue;
+		if ((type != 't' && type != 'T') || !a || a > addr ||
+		    a <= best)
+			continue;
+		best = a;
+		snprintf(buf, len, "%s+%#llx%s%s%s", name, addr - a,
+			 mod[0] ? " [" : "", mod, mod[0] ? "]" : "");
+	}
+	fclose(f);
+	/* Past the last symbol of a region is not "in" it. */
+	return best && addr - best < 0x10000;
+}
+
+bool guest_rip_is_l1_kernel(uint64_t rip, char *buf, size_t len)
+{
+	if (rip >= (uintptr_t)__executable_start && rip < (uintptr_t)etext)
+		return false;
+	return l1_kernel_symbol(rip, buf, len);
+}
+
+/*
  * The vCPU's local APIC and event state, from a thread that has it out of
  * KVM_RUN: the vector still requested (IRR) means KVM has it and the vCPU
  * was not woken, or a vector in service (ISR) blocks it (PPR); a vector in
@@ -392,7 +432,7 @@ static void guest_print_state(const struct guest_vcpu *gv,
 	struct kvm_vcpu_events ev;
 	struct kvm_lapic_state s;
 	struct kvm_regs regs;
-	char irr[128], isr[128];
+	char irr[128], isr[128], sym[400];
 	unsigned int v;
 	uint32_t ppr, tpr;
 
@@ -416,18 +456,27 @@ static void guest_print_state(const struct guest_vcpu *gv,
 				gv->vcpu->id, v,
 				__atomic_load_n(&gv->g->counts[gv->vcpu->id][v],
 						__ATOMIC_SEQ_CST));
-	if (!ioctl(gv->vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) &&
-	    !ioctl(gv->vcpu->fd, KVM_GET_REGS, &regs))
+	if (ioctl(gv->vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) ||
+	    ioctl(gv->vcpu->fd, KVM_GET_REGS, &regs)) {
+		fprintf(stderr, "guest: vCPU %u: KVM_GET_VCPU_EVENTS/REGS: %s\n",
+			gv->vcpu->id, strerror(errno));
+		return;
+	}
+	fprintf(stderr,
+		"guest: vCPU %u: rip %#llx (idle loop %#llx..), IF %d, interrupt injected %d nr %#x, shadow %#x; exception injected %d pending %d nr %#x error %d/%#x; nmi injected %d pending %d\n",
+		gv->vcpu->id, (unsigned long long)regs.rip,
+		(unsigned long long)(uintptr_t)guest_main,
+		!!(regs.rflags & (1u << 9)), ev.interrupt.injected,
+		ev.interrupt.nr, ev.interrupt.shadow,
+		ev.exception.injected, ev.exception.pending,
+		ev.exception.nr, ev.exception.has_error_code,
+		ev.exception.error_code, ev.nmi.injected, ev.nmi.pending);
+	/* The marker tells scripts/vm-init.sh; see guest.h. */
+	if (guest_rip_is_l1_kernel(regs.rip, sym, sizeof(sym)))
 		fprintf(stderr,
-			"guest: vCPU %u: rip %#llx (idle loop %#llx..), IF %d, interrupt injected %d nr %#x, shadow %#x; exception injected %d pending %d nr %#x error %d/%#x; nmi injected %d pending %d\n",
-			gv->vcpu->id, (unsigned long long)regs.rip,
-			(unsigned long long)(uintptr_t)guest_main,
-			!!(regs.rflags & (1u << 9)), ev.interrupt.injected,
-			ev.interrupt.nr, ev.interrupt.shadow,
-			ev.exception.injected, ev.exception.pending,
-			ev.exception.nr, ev.exception.has_error_code,
-			ev.exception.error_code, ev.nmi.injected,
-			ev.nmi.pending);
+			"IRQROUTE-TESTBED-FAULT: L2 vCPU %u has rip %#llx = %s, L1 kernel code, not the guest's (%p..%p): its state was lost below KVM and irqroute\n",
+			gv->vcpu->id, (unsigned long long)regs.rip, sym,
+			(void *)__executable_start, (void *)etext);
 }
 
 /* Hold the vCPU's thread out of KVM_RUN and print its state. */

@@ -93,6 +93,18 @@ int guest_signal_msi(struct guest *g, uint64_t address, uint32_t data);
 /* Adds 1 to eventfd @fd. 0 or -errno. */
 int guest_signal_fd(int fd);
 
+/*
+ * True if @rip is L1 kernel code (/proc/kallsyms; @buf gets "sym+off
+ * [module]") and not the test binary's, which is all an L2 vCPU ever runs.
+ * No guest can reach an L1 address: a vCPU found there lost its state
+ * below KVM and irqroute (in the nested SVM that QEMU's TCG emulates; seen
+ * as a vector stuck in service and as triple faults). When a wait falls
+ * short or the guest exits unexpectedly, the helper prints a line starting
+ * "IRQROUTE-TESTBED-FAULT:", on which scripts/vm-init.sh runs the test
+ * binary once more instead of counting a result that tests nothing.
+ */
+bool guest_rip_is_l1_kernel(uint64_t rip, char *buf, size_t len);
+
 /* GUEST_TIMEOUT_MS, or IRQROUTE_TEST_TIMEOUT_MS from the environment. */
 unsigned int guest_timeout_ms(void);
 /* Unsigned value of environment variable @name, or @def. */
