@@ -431,6 +431,7 @@ static void guest_print_state(const struct guest_vcpu *gv,
 {
 	struct kvm_vcpu_events ev;
 	struct kvm_lapic_state s;
+	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	char irr[128], isr[128], sym[400];
 	unsigned int v;
@@ -472,11 +473,24 @@ static void guest_print_state(const struct guest_vcpu *gv,
 		ev.exception.nr, ev.exception.has_error_code,
 		ev.exception.error_code, ev.nmi.injected, ev.nmi.pending);
 	/* The marker tells scripts/vm-init.sh; see guest.h. */
-	if (guest_rip_is_l1_kernel(regs.rip, sym, sizeof(sym)))
+	if (!guest_rip_is_l1_kernel(regs.rip, sym, sizeof(sym)))
+		return;
+	fprintf(stderr,
+		"IRQROUTE-TESTBED-FAULT: L2 vCPU %u has rip %#llx = %s, L1 kernel code, not the guest's (%p..%p): its state was lost below KVM and irqroute\n",
+		gv->vcpu->id, (unsigned long long)regs.rip, sym,
+		(void *)__executable_start, (void *)etext);
+	/* Only the RIP, or all of L1's state in the L2 VMCB? */
+	if (!ioctl(gv->vcpu->fd, KVM_GET_SREGS, &sregs))
 		fprintf(stderr,
-			"IRQROUTE-TESTBED-FAULT: L2 vCPU %u has rip %#llx = %s, L1 kernel code, not the guest's (%p..%p): its state was lost below KVM and irqroute\n",
-			gv->vcpu->id, (unsigned long long)regs.rip, sym,
-			(void *)__executable_start, (void *)etext);
+			"guest: vCPU %u: rsp %#llx cs %#x cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx idt %#llx (the guest's: cr3 %#llx idt %#llx)\n",
+			gv->vcpu->id, (unsigned long long)regs.rsp,
+			sregs.cs.selector, (unsigned long long)sregs.cr0,
+			(unsigned long long)sregs.cr3,
+			(unsigned long long)sregs.cr4,
+			(unsigned long long)sregs.efer,
+			(unsigned long long)sregs.idt.base,
+			(unsigned long long)gv->g->vm->pgd,
+			(unsigned long long)gv->g->vm->idt);
 }
 
 /* Hold the vCPU's thread out of KVM_RUN and print its state. */
@@ -519,7 +533,7 @@ static void guest_explain_shortfall(const struct guest *g, unsigned int vcpu,
 		"guest: vCPU %u vector %#x: %u after kicking the vCPU out of KVM_RUN (%s)\n",
 		vcpu, vector, after,
 		after > count ? "it was in the APIC: a lost wake-up" :
-				"not in the APIC either");
+				"still not taken: see the APIC state above");
 }
 
 uint32_t guest_wait_count(const struct guest *g, unsigned int vcpu,
