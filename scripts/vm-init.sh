@@ -93,6 +93,10 @@ while read -r m; do
 done </irqroute/kmod/ORDER
 [ -c /dev/kvm ] || fatal "/dev/kvm missing after loading KVM (kvm-amd: SVM?)"
 echo "# kernel $(uname -r): loaded $(tr '\n' ' ' </irqroute/kmod/ORDER)"
+# Where the kernel and the modules are, for vm-run.sh to name the code a
+# stuck vCPU is in (KASLR moves them every boot).
+echo "# kernel text at $(awk '$3 == "_text" { print $1 }' /proc/kallsyms)"
+awk '{ print "# module", $1, $2, $6 }' /proc/modules
 for d in /sys/bus/pci/devices/*; do
 	[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1234:0x11e8 ] &&
 		echo "# edu PCI device at ${d##*/}, iommu_group $(basename "$(readlink "$d/iommu_group")")"
@@ -160,6 +164,7 @@ insmod /irqroute/irqroute.ko || fatal "insmod irqroute.ko failed"
 [ -c /dev/irqroute ] || fatal "/dev/irqroute missing after insmod"
 # On the console: vm-run.sh tells a crash before this line from ours.
 echo "# irqroute.ko loaded"
+awk '$1 == "irqroute" { print "# module", $1, $2, $6 }' /proc/modules
 echo "<6>$DMESG_MARK" >/dev/kmsg
 # Report a task stuck in D state after 30 s (a "Call Trace" fails the run).
 # An RCU stall or a soft lockup leaves a CPU stuck for good: end the run

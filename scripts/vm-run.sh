@@ -9,6 +9,9 @@
 #                  [--test-timeout S] [--only test1,test2] [--repeat N]
 #                  [--append ARGS] [--mem MB] [--fuzz-seconds N]
 #
+# IRQROUTE_VM_SILENCE=S: in test mode, how long a silent console means a
+# stuck VM (default: the test timeout + 300 s).
+#
 # The console goes to stdout and to build/logs/<abi>-<mode>.log; the verdict
 # ("<passed> <failed>") to build/logs/<abi>-<mode>.result. Exit status is 0
 # only if the VM printed its verdict line and it has failed=0.
@@ -67,34 +70,129 @@ CMDLINE+=" irqroute_mode=$MODE irqroute_timeout=$TEST_TIMEOUT"
 [ "$MODE" = fuzz ] && CMDLINE+=" irqroute_fuzz_seconds=$FUZZ_SECONDS"
 [ -n "$APPEND" ] && CMDLINE+=" $APPEND"
 
+MON=$BUILD/logs/$KVER-$MODE.monitor
+PIDFILE=$BUILD/logs/$KVER-$MODE.pid
 QEMU=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max,+svm
       -m "$MEM" -smp 2 -device intel-iommu -device edu
       -kernel "$VMLINUZ" -initrd "$INITRD" -append "$CMDLINE"
-      -nodefaults -display none -serial stdio -monitor none -no-reboot)
+      -nodefaults -display none -serial stdio -no-reboot
+      -monitor "unix:$MON,server=on,wait=off" -pidfile "$PIDFILE")
+
+# Test mode prints as it goes, and every test is bounded (a hung one is
+# reported and killed inside the VM after --test-timeout): a console silent
+# for longer than that plus the teardown's slowest step means the VM itself
+# is stuck. Say where its vCPUs are (QEMU's monitor, RIPs resolved against
+# the kernel's System.map) and stop it, instead of waiting for --timeout.
+SILENCE=${IRQROUTE_VM_SILENCE:-$((TEST_TIMEOUT + 300))}
+HUNG=$BUILD/logs/$KVER-$MODE.hung
+monitor() {	# $1 = HMP command; prints the reply
+	python3 - "$MON" "$1" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+out, end = b"", time.time() + 5
+while time.time() < end:
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        break
+    if not chunk:
+        break
+    out += chunk
+print(out.decode(errors="replace"))
+PY
+}
+vcpu_places() {	# RIP of each vCPU, with the code it is in
+	local cpu rip off line text ltext map=$CACHE/kernels/$KVER/boot/System.map-$KVER
+	# vm-init.sh printed where KASLR put the kernel and each module.
+	text=$(grep -aoE '^# kernel text at [0-9a-f]{16}' "$LOG" | tail -n1)
+	text=${text##* }
+	# Debian's System.map is a stub (no _text); the debug kernel's is real.
+	ltext=$(awk '$3 == "_text" { print $1 }' "$map")
+	monitor "info registers -a" | tr -d '\r' |
+		grep -aoE '(CPU#[0-9]+|[RE]IP=[0-9a-f]+)' | paste - - |
+		while read -r cpu rip; do
+			rip=${rip#?IP=}
+			# "# module NAME SIZE 0xADDR"
+			line=$(grep -a '^# module ' "$LOG" | sort -u |
+				while read -r _ _ name size addr; do
+					off=$((16#$rip - 16#${addr#0x}))
+					[ "$off" -ge 0 ] && [ "$off" -lt "$size" ] &&
+						printf '[%s]+%#x' "$name" "$off"
+				done)
+			if [ -z "$line" ] && [ -n "$text" ]; then
+				off=$((16#$rip - 16#$text))
+				line=$(printf '_text+%#x' "$off")
+			fi
+			if [ -n "$ltext" ] && [ "${line#_text}" != "$line" ]; then
+				# Sorted, 16 lower-case hex digits: the last
+				# text symbol not above the address.
+				line+=$(awk -v a="$(printf '%016x' $((16#$ltext + off)))" '
+					$1 <= a && $2 ~ /^[tT]$/ { f = $3 }
+					END { if (f) print " in " f }' "$map")
+			fi
+			echo "vm-run:   $cpu rip $rip ${line:-(unknown)}"
+		done
+}
+watch_console() {
+	local size last=-1 quiet=0
+
+	set +e	# a failed diagnostic must not spare the stuck VM
+	while sleep 10; do
+		size=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then
+			last=$size quiet=0
+			continue
+		fi
+		quiet=$((quiet + 10))
+		[ "$quiet" -ge "$SILENCE" ] || continue
+		{
+			echo "vm-run: $KVER $MODE: no console output for ${quiet}s: the VM is stuck"
+			vcpu_places
+		} | tee "$HUNG" >&2
+		kill "$(cat "$PIDFILE")" 2>/dev/null
+		return
+	done
+}
 
 echo "vm-run: $KVER mode=$MODE timeout=${TIMEOUT}s log=${LOG#"$ROOT"/}" >&2
 start=$(date +%s)
-# A kernel that panics before irqroute.ko is loaded crashed in code that is
-# not ours (under TCG, seen as an int3 oops while the kernel patches its
-# own text at boot): boot once more, and say so. A crash after the module
-# is loaded always fails the run.
+# A kernel that panics or hangs before irqroute.ko is loaded failed in code
+# that is not ours (under TCG, seen as an int3 oops while the kernel
+# patches its own text at boot): boot once more, and say so. A crash or a
+# hang after the module is loaded always fails the run.
 for attempt in 1 2; do
+	rm -f "$HUNG" "$PIDFILE"
+	: >"$LOG"
+	watcher=""
+	if [ "$MODE" = test ]; then
+		watch_console &
+		watcher=$!
+	fi
 	set +e
-	# The console is CRLF; strip the CRs so the log greps cleanly.
+	# The console is CRLF; strip the CRs so the log greps cleanly, line
+	# by line, so that the log of a stuck VM shows where it stopped.
 	# --foreground keeps QEMU in our process group, so killing this
 	# script's group (CI cancelling a job) also ends QEMU.
 	timeout --foreground --kill-after=10 "$TIMEOUT" "${QEMU[@]}" \
-		</dev/null 2>&1 | tr -d '\r' | tee "$LOG"
+		</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$LOG"
 	qrc=${PIPESTATUS[0]}
 	set -e
-	if [ "$attempt" = 1 ] && grep -aq 'Kernel panic' "$LOG" &&
-	   ! grep -aq '^# irqroute.ko loaded' "$LOG"; then
+	if [ -n "$watcher" ]; then
+		kill "$watcher" 2>/dev/null || true
+		wait "$watcher" 2>/dev/null || true
+	fi
+	if [ "$attempt" = 1 ] && ! grep -aq '^# irqroute.ko loaded' "$LOG" &&
+	   { grep -aq 'Kernel panic' "$LOG" || [ -e "$HUNG" ]; }; then
 		cp "$LOG" "$LOG.boot-crash"
-		echo "vm-run: $KVER: the kernel panicked before irqroute.ko was loaded (log: ${LOG#"$ROOT"/}.boot-crash); booting again" >&2
+		echo "vm-run: $KVER: the kernel panicked or hung before irqroute.ko was loaded (log: ${LOG#"$ROOT"/}.boot-crash); booting again" >&2
 		continue
 	fi
 	break
 done
+rm -f "$MON" "$PIDFILE"
 elapsed=$(($(date +%s) - start))
 
 verdict=$(grep -aoE 'IRQROUTE-RESULT: passed=[0-9]+ failed=[0-9]+' "$LOG" |
@@ -103,6 +201,7 @@ if [ -z "$verdict" ]; then
 	why="no verdict line"
 	[ "$qrc" = 124 ] || [ "$qrc" = 137 ] && why="timed out after ${TIMEOUT}s"
 	grep -aq 'Kernel panic' "$LOG" && why="kernel panic"
+	[ -e "$HUNG" ] && why="VM stuck: console silent for ${SILENCE}s or more"
 	echo "vm-run: $KVER $MODE: FAILED ($why, qemu status $qrc, ${elapsed}s)" >&2
 	echo "0 1" >"$RESULT"
 	exit 1
