@@ -10,7 +10,6 @@
  * end, whatever happened.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -294,42 +293,11 @@ struct footprint {
 	long vmalloc;
 };
 
-/*
- * SLUB counts the free objects in per-CPU slabs as active in
- * /proc/slabinfo (a few task_structs' worth is hundreds of KiB): give them
- * back to their slabs first, so that a snapshot counts what is allocated.
- */
-static void shrink_slabs(void)
-{
-	struct dirent *d;
-	DIR *dir = opendir("/sys/kernel/slab");
-	char path[512];
-	int fd;
-
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		/* ":t-0000192" and the like are aliases of named caches. */
-		if (d->d_name[0] == '.' || d->d_name[0] == ':')
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink",
-			 d->d_name);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (write(fd, "1", 1) != 1)
-			perror(path);
-		close(fd);
-	}
-	closedir(dir);
-}
-
 static bool footprint(struct footprint *f)
 {
 	/* kfree_rcu() and KVM's deferred frees finish within a few GPs. */
 	guest_msleep(500);
 	drop_caches();
-	shrink_slabs();
 	f->vmalloc = meminfo_kb("VmallocUsed");
 	return slab_snapshot(&f->slab) && f->vmalloc > 0;
 }
