@@ -15,22 +15,18 @@
 /* First text symbol of @module ("" = the core kernel) in /proc/kallsyms. */
 static uint64_t kallsyms_text(const char *module, char *name, size_t len)
 {
-	char line[512], sym[256], mod[128];
-	unsigned long long a;
 	FILE *f = fopen("/proc/kallsyms", "re");
-	char type;
+	struct guest_ksym s;
+	char line[512];
 
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
-		mod[0] = '\0';
-		if (sscanf(line, "%llx %c %255s [%127[^]]]", &a, &type, sym,
-			   mod) < 3 || !a || (type != 't' && type != 'T') ||
-		    strcmp(mod, module))
+		if (!guest_ksym_parse(line, &s) || strcmp(s.module, module))
 			continue;
-		snprintf(name, len, "%s", sym);
+		snprintf(name, len, "%s", s.name);
 		fclose(f);
-		return a;
+		return s.addr;
 	}
 	fclose(f);
 	return 0;

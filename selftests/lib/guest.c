@@ -384,27 +384,34 @@ static void lapic_vectors(const struct kvm_lapic_state *s, unsigned int off,
  */
 extern char __executable_start[], etext[];
 
+bool guest_ksym_parse(const char *line, struct guest_ksym *s)
+{
+	char type;
+
+	s->module[0] = '\0';
+	return sscanf(line, "%llx %c %255s [%127[^]]]", &s->addr, &type,
+		      s->name, s->module) >= 3 &&
+	       (type == 't' || type == 'T') && s->addr;
+}
+
 /* "name+0x1c [module]": the L1 kernel text symbol @addr is in, if any. */
 static bool l1_kernel_symbol(uint64_t addr, char *buf, size_t len)
 {
-	char line[512], name[256], mod[128];
-	unsigned long long a, best = 0;
 	FILE *f = fopen("/proc/kallsyms", "re");
-	char type;
+	unsigned long long best = 0;
+	struct guest_ksym s;
+	char line[512];
 
 	if (!f)
 		return false;
 	while (fgets(line, sizeof(line), f)) {
-		mod[0] = '\0';
-		if (sscanf(line, "%llx %c %255s [%127[^]]]", &a, &type, name,
-			   mod) < 3)
+		if (!guest_ksym_parse(line, &s) || s.addr > addr ||
+		    s.addr <= best)
 			continue;
-		if ((type != 't' && type != 'T') || !a || a > addr ||
-		    a <= best)
-			continue;
-		best = a;
-		snprintf(buf, len, "%s+%#llx%s%s%s", name, addr - a,
-			 mod[0] ? " [" : "", mod, mod[0] ? "]" : "");
+		best = s.addr;
+		snprintf(buf, len, "%s+%#llx%s%s%s", s.name, addr - s.addr,
+			 s.module[0] ? " [" : "", s.module,
+			 s.module[0] ? "]" : "");
 	}
 	fclose(f);
 	/* Past the last symbol of a region is not "in" it. */

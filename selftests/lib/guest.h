@@ -93,6 +93,16 @@ int guest_signal_msi(struct guest *g, uint64_t address, uint32_t data);
 /* Adds 1 to eventfd @fd. 0 or -errno. */
 int guest_signal_fd(int fd);
 
+/* One text symbol of /proc/kallsyms; @module is "" for the core kernel. */
+struct guest_ksym {
+	unsigned long long addr;
+	char name[256];
+	char module[128];
+};
+
+/* Parses a /proc/kallsyms line: true for a text symbol with an address. */
+bool guest_ksym_parse(const char *line, struct guest_ksym *s);
+
 /*
  * True if @rip is L1 kernel code (/proc/kallsyms; @buf gets "sym+off
  * [module]") and not the test binary's, which is all an L2 vCPU ever runs.
