@@ -5,7 +5,7 @@
 # runs what the mode asks for, unloads irqroute, checks the kernel log, and
 # prints one verdict line for the host:
 #
-#   IRQROUTE-RESULT: passed=N failed=M mode=<mode> kver=<uname -r> testbed_reruns=R
+#   IRQROUTE-RESULT: passed=N failed=M mode=<mode> kver=<uname -r> testbed_reruns=R testbed_strays=S
 #
 # Kernel command line (set by scripts/vm-run.sh):
 #   irqroute_mode=test|demo|bench|fuzz  what to run (default test)
@@ -28,7 +28,9 @@
 # one failure. The rmmod and the kernel-log check count as one case each.
 # A binary that reports a testbed fault (an L2 vCPU running L1 kernel code,
 # see selftests/lib/guest.c) is run once more and only the second run
-# counts; R says how many were.
+# counts; R says how many were. S counts the stray interrupts the L2 guests
+# took (injected below KVM's APIC; selftests/lib/guest.h), which no test
+# counts.
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -66,13 +68,14 @@ done
 PASSED=0
 FAILED=0
 RERUNS=0	# test binaries run again after a testbed fault
+STRAYS=0	# interrupts injected below KVM's APIC (not counted by the tests)
 DMESG_MARK="irqroute-vm: irqroute.ko loaded"
 
 ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
 
 finish() {
-	echo "IRQROUTE-RESULT: passed=$PASSED failed=$FAILED mode=$MODE kver=$(uname -r) testbed_reruns=$RERUNS"
+	echo "IRQROUTE-RESULT: passed=$PASSED failed=$FAILED mode=$MODE kver=$(uname -r) testbed_reruns=$RERUNS testbed_strays=$STRAYS"
 	sync
 	poweroff -f
 	sleep 5
@@ -306,6 +309,8 @@ run_tests() {
 				continue
 			fi
 			count_tap "$t" "/tmp/$t.tap" "$(cat /tmp/rc)"
+			STRAYS=$((STRAYS + $(sed -n 's/^IRQROUTE-TESTBED-STRAY: n=\([0-9]*\):.*/\1/p' \
+				"/tmp/$t.tap" | awk '{ s += $1 } END { print s + 0 }')))
 			break
 		done
 	done

@@ -212,6 +212,12 @@ if [ "${reruns:-0}" -gt 0 ]; then
 	echo "vm-run: $KVER $MODE: $reruns test binary(ies) run again after a testbed fault:" >&2
 	grep -a '^IRQROUTE-TESTBED-FAULT' "$LOG" | sed 's/^/vm-run:   /' >&2
 fi
+strays=$(grep -aoE 'IRQROUTE-RESULT: .* testbed_strays=[0-9]+' "$LOG" |
+	 tail -n1 | sed -E 's/.*testbed_strays=//' || true)
+if [ "${strays:-0}" -gt 0 ]; then
+	echo "vm-run: $KVER $MODE: $strays stray interrupt(s) injected below KVM's APIC, not counted by the tests:" >&2
+	grep -a '^IRQROUTE-TESTBED-STRAY' "$LOG" | sed 's/^/vm-run:   /' >&2
+fi
 passed=$(echo "$verdict" | sed -E 's/.*passed=([0-9]+).*/\1/')
 failed=$(echo "$verdict" | sed -E 's/.*failed=([0-9]+).*/\1/')
 echo "$passed $failed" >"$RESULT"
