@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 
@@ -106,6 +108,80 @@ TEST(stray_not_counted)
 	EXPECT_EQ(0, guest_stray_count(g, 0, WAKE_VECTOR));
 	EXPECT_EQ(3, guest_total(g));
 	guest_destroy(g);
+}
+
+/*
+ * Runs a guest whose vCPU 0 lost its IDT and (@lose_rip) RIP in a child
+ * and returns its stderr (the line must not reach the VM runner) and exit
+ * status. Without a lost RIP, an interrupt makes it triple-fault.
+ */
+static void lost_state_child(bool lose_rip, char *buf, size_t size,
+			     int *status)
+{
+	size_t len = 0;
+	int fds[2];
+	ssize_t n;
+	pid_t pid;
+
+	*status = -1;
+	buf[0] = '\0';
+	if (pipe(fds))
+		return;
+	pid = fork();
+	if (!pid) {
+		struct guest *g;
+
+		close(fds[0]);
+		dup2(fds[1], 2);
+		g = guest_create(1);
+		if (!g || guest_lose_state(g, 0, lose_rip))
+			_exit(3);
+		if (!lose_rip &&
+		    guest_signal_msi(g, guest_msi_address(0), STRAY_VECTOR) != 1)
+			_exit(5);
+		/* The vCPU thread ends the process. */
+		guest_msleep(2 * guest_timeout_ms());
+		_exit(4);
+	}
+	close(fds[1]);
+	while (pid > 0 && len < size - 1 &&
+	       (n = read(fds[0], buf + len, size - 1 - len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	close(fds[0]);
+	if (pid > 0)
+		waitpid(pid, status, 0);
+}
+
+/* Lost RIP and IDT, as in the testbed fault: recognised. */
+TEST(triple_fault_fetch_is_testbed_fault)
+{
+	char buf[8192];
+	int status;
+
+	lost_state_child(true, buf, sizeof(buf), &status);
+	if (!strstr(buf, "IRQROUTE-TESTBED-FAULT: L2 vCPU 0 triple-faulted"))
+		TH_LOG("child's stderr:\n%s", buf);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(1, WEXITSTATUS(status));
+	EXPECT_NE(NULL, strstr(buf, "unexpected exit 8 (SHUTDOWN)"));
+	EXPECT_NE(NULL, strstr(buf,
+			       "IRQROUTE-TESTBED-FAULT: L2 vCPU 0 triple-faulted"));
+}
+
+/* A triple fault without the lost RIP is a plain failure. */
+TEST(triple_fault_other_is_not)
+{
+	char buf[8192];
+	int status;
+
+	lost_state_child(false, buf, sizeof(buf), &status);
+	if (!strstr(buf, "(SHUTDOWN)"))
+		TH_LOG("child's stderr:\n%s", buf);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(1, WEXITSTATUS(status));
+	EXPECT_NE(NULL, strstr(buf, "unexpected exit 8 (SHUTDOWN)"));
+	EXPECT_EQ(NULL, strstr(buf, "IRQROUTE-TESTBED-FAULT"));
 }
 
 /* Out-of-range vCPUs and vectors are refused. */

@@ -136,6 +136,32 @@ guest_die(const struct guest_vcpu *gv, const char *fmt, ...)
 static void guest_print_state(const struct guest_vcpu *gv,
 			      unsigned int vector);
 
+#define GUEST_PF_VECTOR		14
+#define GUEST_PF_FETCH		(1u << 4)
+
+/*
+ * A triple fault (KVM_EXIT_SHUTDOWN) resets the vCPU, so its RIP says
+ * nothing; but KVM keeps the last exception it saw being delivered. Every
+ * guest exception has a handler (a ucall), and all guest code is mapped:
+ * a shutdown while a #PF on an instruction fetch was being delivered is a
+ * vCPU that ran off to an address that is not the guest's, with an IDT
+ * that is not the guest's, as when L1's state lands in the L2 VMCB.
+ */
+static void guest_check_shutdown(const struct guest_vcpu *gv)
+{
+	struct kvm_vcpu_events ev;
+
+	if (gv->vcpu->run->exit_reason != KVM_EXIT_SHUTDOWN ||
+	    ioctl(gv->vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) ||
+	    ev.exception.nr != GUEST_PF_VECTOR ||
+	    !ev.exception.has_error_code ||
+	    !(ev.exception.error_code & GUEST_PF_FETCH))
+		return;
+	fprintf(stderr,
+		"IRQROUTE-TESTBED-FAULT: L2 vCPU %u triple-faulted delivering a #PF on an instruction fetch (error %#x): the guest's code is all mapped and every exception has a handler, so its state was lost below KVM and irqroute\n",
+		gv->vcpu->id, ev.exception.error_code);
+}
+
 static void guest_vcpu_exit(struct guest_vcpu *gv)
 {
 	struct kvm_run *run = gv->vcpu->run;
@@ -157,6 +183,7 @@ static void guest_vcpu_exit(struct guest_vcpu *gv)
 			gv->vcpu->id, run->exit_reason);
 		vcpu_dump(stderr, gv->vcpu, 2);
 		guest_print_state(gv, GUEST_SPURIOUS_VECTOR);
+		guest_check_shutdown(gv);
 		guest_die(gv, "unexpected exit %u (%s)", run->exit_reason,
 			  exit_reason_str(run->exit_reason));
 	default:
@@ -600,6 +627,36 @@ static void guest_dump_lapic(struct guest_vcpu *gv, unsigned int vector)
 		return;
 	guest_print_state(gv, vector);
 	guest_release(gv);
+}
+
+int guest_lose_state(struct guest *g, unsigned int vcpu, bool lose_rip)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct guest_vcpu *gv;
+	int ret = 0;
+
+	if (vcpu >= g->nr_vcpus || !g->vcpus[vcpu].started)
+		return -EINVAL;
+	gv = &g->vcpus[vcpu];
+	if (!guest_hold(gv))
+		return -EBUSY;
+	/* L1's IDT and a kvm_amd-like RIP: neither is mapped in the guest. */
+	if (ioctl(gv->vcpu->fd, KVM_GET_SREGS, &sregs) ||
+	    ioctl(gv->vcpu->fd, KVM_GET_REGS, &regs)) {
+		ret = -errno;
+	} else {
+		sregs.idt.base = 0xfffffe0000000000ULL;
+		if (lose_rip)
+			regs.rip = 0xffffffffc0000000ULL;
+		if (ioctl(gv->vcpu->fd, KVM_SET_SREGS, &sregs) ||
+		    ioctl(gv->vcpu->fd, KVM_SET_REGS, &regs) ||
+		    ioctl(gv->vcpu->fd, KVM_SET_MP_STATE, &mp))
+			ret = -errno;
+	}
+	guest_release(gv);
+	return ret;
 }
 
 int guest_inject_stray(struct guest *g, unsigned int vcpu,

@@ -74,6 +74,14 @@ uint32_t guest_stray_count(const struct guest *g, unsigned int vcpu,
  */
 int guest_inject_stray(struct guest *g, unsigned int vcpu,
 		       unsigned int vector);
+/*
+ * For the test of the triple-fault check: gives @vcpu an unmapped IDT and
+ * (@lose_rip) RIP, as the testbed fault does, and wakes it. With both, the
+ * vCPU triple-faults on an instruction fetch and the process exits(1)
+ * after the testbed-fault line; with the IDT alone, it triple-faults on
+ * its next interrupt, which is not that fault.
+ */
+int guest_lose_state(struct guest *g, unsigned int vcpu, bool lose_rip);
 /* All interrupts taken by @vcpu (every vector). */
 uint64_t guest_vcpu_total(const struct guest *g, unsigned int vcpu);
 /* All interrupts taken by the guest. */
@@ -129,7 +137,9 @@ bool guest_ksym_parse(const char *line, struct guest_ksym *s);
  * as a vector stuck in service and as triple faults). When a wait falls
  * short or the guest exits unexpectedly, the helper prints a line starting
  * "IRQROUTE-TESTBED-FAULT:", on which scripts/vm-init.sh runs the test
- * binary once more instead of counting a result that tests nothing.
+ * binary once more instead of counting a result that tests nothing. A
+ * triple fault with the same cause is recognised by the #PF on an
+ * instruction fetch that KVM saw being delivered when it happened.
  */
 bool guest_rip_is_l1_kernel(uint64_t rip, char *buf, size_t len);
 
