@@ -172,9 +172,12 @@ echo "vm-run: $KVER mode=$MODE timeout=${TIMEOUT}s log=${LOG#"$ROOT"/}" >&2
 start=$(date +%s)
 # A kernel that panics or hangs before irqroute.ko is loaded failed in code
 # that is not ours (under TCG, seen as an int3 oops while the kernel
-# patches its own text at boot): boot once more, and say so. A crash or a
-# hang after the module is loaded always fails the run.
-for attempt in 1 2; do
+# patches its own text at boot, and under the debug kernel as a boot that
+# stops with the BSP idle and its timer interrupt pending): boot again, up
+# to three boots in all, and say so. A crash or a hang after the module is
+# loaded always fails the run.
+BOOTS=3
+for attempt in $(seq "$BOOTS"); do
 	rm -f "$HUNG" "$PIDFILE"
 	: >"$LOG"
 	watcher=""
@@ -195,10 +198,11 @@ for attempt in 1 2; do
 		kill "$watcher" 2>/dev/null || true
 		wait "$watcher" 2>/dev/null || true
 	fi
-	if [ "$attempt" = 1 ] && ! grep -aq '^# irqroute.ko loaded' "$LOG" &&
+	if [ "$attempt" -lt "$BOOTS" ] &&
+	   ! grep -aq '^# irqroute.ko loaded' "$LOG" &&
 	   { grep -aq 'Kernel panic' "$LOG" || [ -e "$HUNG" ]; }; then
-		cp "$LOG" "$LOG.boot-crash"
-		echo "vm-run: $KVER: the kernel panicked or hung before irqroute.ko was loaded (log: ${LOG#"$ROOT"/}.boot-crash); booting again" >&2
+		cp "$LOG" "$LOG.boot-crash.$attempt"
+		echo "vm-run: $KVER: boot $attempt of $BOOTS: the kernel panicked or hung before irqroute.ko was loaded (log: ${LOG#"$ROOT"/}.boot-crash.$attempt); booting again" >&2
 		continue
 	fi
 	break
