@@ -153,35 +153,39 @@ static void lost_state_child(bool lose_rip, char *buf, size_t size,
 		waitpid(pid, status, 0);
 }
 
-/* Lost RIP and IDT, as in the testbed fault: recognised. */
-TEST(triple_fault_fetch_is_testbed_fault)
+/*
+ * A child vCPU triple-faults: with its RIP and IDT lost, as in the testbed
+ * fault, that is reported as a testbed fault; otherwise as a plain failure.
+ */
+static void check_triple_fault(struct __test_metadata *_metadata,
+			       bool lose_rip)
 {
+	const char *fault = "IRQROUTE-TESTBED-FAULT: L2 vCPU 0 triple-faulted";
 	char buf[8192];
 	int status;
 
-	lost_state_child(true, buf, sizeof(buf), &status);
-	if (!strstr(buf, "IRQROUTE-TESTBED-FAULT: L2 vCPU 0 triple-faulted"))
+	lost_state_child(lose_rip, buf, sizeof(buf), &status);
+	if (!strstr(buf, "(SHUTDOWN)") || !strstr(buf, fault) != !lose_rip)
 		TH_LOG("child's stderr:\n%s", buf);
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(1, WEXITSTATUS(status));
 	EXPECT_NE(NULL, strstr(buf, "unexpected exit 8 (SHUTDOWN)"));
-	EXPECT_NE(NULL, strstr(buf,
-			       "IRQROUTE-TESTBED-FAULT: L2 vCPU 0 triple-faulted"));
+	/* The harness's EXPECT_*() are statements of their own: braces. */
+	if (lose_rip) {
+		EXPECT_NE(NULL, strstr(buf, fault));
+	} else {
+		EXPECT_EQ(NULL, strstr(buf, "IRQROUTE-TESTBED-FAULT"));
+	}
 }
 
-/* A triple fault without the lost RIP is a plain failure. */
+TEST(triple_fault_fetch_is_testbed_fault)
+{
+	check_triple_fault(_metadata, true);
+}
+
 TEST(triple_fault_other_is_not)
 {
-	char buf[8192];
-	int status;
-
-	lost_state_child(false, buf, sizeof(buf), &status);
-	if (!strstr(buf, "(SHUTDOWN)"))
-		TH_LOG("child's stderr:\n%s", buf);
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(1, WEXITSTATUS(status));
-	EXPECT_NE(NULL, strstr(buf, "unexpected exit 8 (SHUTDOWN)"));
-	EXPECT_EQ(NULL, strstr(buf, "IRQROUTE-TESTBED-FAULT"));
+	check_triple_fault(_metadata, false);
 }
 
 /* Out-of-range vCPUs and vectors are refused. */
