@@ -177,6 +177,7 @@ start=$(date +%s)
 # to three boots in all, and say so. A crash or a hang after the module is
 # loaded always fails the run.
 BOOTS=3
+rm -f "$LOG".boot-crash.*
 for attempt in $(seq "$BOOTS"); do
 	rm -f "$HUNG" "$PIDFILE"
 	: >"$LOG"
