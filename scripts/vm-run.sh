@@ -9,6 +9,7 @@
 #                  [--test-timeout S] [--only test1,test2] [--repeat N]
 #                  [--append ARGS] [--mem MB] [--fuzz-seconds N]
 #
+# IRQROUTE_VM_CPU=MODEL: QEMU's -cpu (default max,+svm);
 # IRQROUTE_VM_SILENCE=S: in test mode, how long a silent console means a
 # stuck VM (default: the test timeout + 300 s); IRQROUTE_VM_BOOT_SILENCE=S:
 # the same before irqroute.ko is loaded (default 120 s).
@@ -71,9 +72,11 @@ CMDLINE+=" irqroute_mode=$MODE irqroute_timeout=$TEST_TIMEOUT"
 [ "$MODE" = fuzz ] && CMDLINE+=" irqroute_fuzz_seconds=$FUZZ_SECONDS"
 [ -n "$APPEND" ] && CMDLINE+=" $APPEND"
 
+# The emulated CPU: AMD with SVM, so that kvm-amd loads in the VM.
+CPU=${IRQROUTE_VM_CPU:-max,+svm}
 MON=$BUILD/logs/$KVER-$MODE.monitor
 PIDFILE=$BUILD/logs/$KVER-$MODE.pid
-QEMU=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max,+svm
+QEMU=(qemu-system-x86_64 -machine q35 -accel tcg -cpu "$CPU"
       -m "$MEM" -smp 2 -device intel-iommu -device edu
       -kernel "$VMLINUZ" -initrd "$INITRD" -append "$CMDLINE"
       -nodefaults -display none -serial stdio -no-reboot
