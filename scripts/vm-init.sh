@@ -28,9 +28,9 @@
 # one failure. The rmmod and the kernel-log check count as one case each.
 # A binary that reports a testbed fault (an L2 vCPU running L1 kernel code,
 # see selftests/lib/guest.c) is run again, up to three times, and only the
-# last run counts; R says how many were. S counts the stray interrupts the L2 guests
-# took (injected below KVM's APIC; selftests/lib/guest.h), which no test
-# counts.
+# last run counts; R says how many were. S counts the stray interrupts the
+# L2 guests took (injected below KVM's APIC; selftests/lib/guest.h), which
+# no test counts.
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
