@@ -6,6 +6,11 @@
 #   make module [KVER=<abi>]   irqroute.ko -> build/<abi>/irqroute.ko
 #                              (both kernels when KVER is not given)
 #   make lib                   build/lib/libirqroute.{a,so.1}
+#   make lib-check             the library's host tests: unit tests, ABI
+#                              check, man-page check
+#   make canaries [KVER=<abi>] irqroute.ko with one known bug each
+#                              (module/canary.h, selftests/CANARIES) ->
+#                              build/canary/<name>/<abi>/irqroute.ko
 #   make selftests             build/selftests/<tests> + TESTS
 #   make examples              build/examples/irqroute-demo
 #   make bench-build           build/bench/irqroute-bench only
@@ -39,7 +44,7 @@ MODULE_SRCS := Kbuild module uapi
 
 .PHONY: all module modules lib selftests examples bench bench-build \
 	bench-quick check demo lint setup clean help module-debug check-debug \
-	fuzz-build
+	fuzz-build lib-check canaries
 
 all: modules lib selftests examples bench-build
 
@@ -76,6 +81,27 @@ module-%:
 
 lib:
 	$(MAKE) -C userspace-lib O=$(BUILD)/lib
+
+lib-check:
+	$(MAKE) -C userspace-lib O=$(BUILD)/lib check
+
+# One module per canary and kernel, each in its own tree.
+CANARIES := $(shell sed -n 's/^\([a-z_][a-z_0-9]*\)[[:space:]].*/\1/p' selftests/CANARIES)
+canaries:
+	$(need_env)
+	@set -e; for k in $(or $(KVER),$(KVERS)); do \
+	  for c in $(CANARIES); do \
+	    d=$(BUILD)/canary/$$c/$$k; mkdir -p $$d/src; \
+	    rsync -a --delete --exclude='*.o' --exclude='.*.cmd' \
+		--exclude='*.mod' --exclude='*.mod.c' --exclude='*.ko' \
+		$(MODULE_SRCS) $$d/src/; \
+	    $(MAKE) -C /lib/modules/$$k/build M=$$d/src IRQROUTE_CANARY=$$c \
+		$(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS)) modules \
+		>$$d/build.log 2>&1 || { cat $$d/build.log; exit 1; }; \
+	    cp $$d/src/irqroute.ko $$d/irqroute.ko; \
+	    echo "  CANARY  build/canary/$$c/$$k/irqroute.ko"; \
+	  done; \
+	done
 
 selftests: lib
 	$(need_env)

@@ -28,6 +28,7 @@
  * still in hard-IRQ context.
  */
 #include <linux/bitops.h>
+#include <linux/delay.h>
 #include <linux/eventfd.h>
 #include <linux/fs.h>
 #include <linux/moduleparam.h>
@@ -92,8 +93,12 @@ static void irqroute_route_fire(struct irqroute_route *r)
  */
 static bool irqroute_route_pend(struct irqroute_route *r)
 {
+	if (IRQROUTE_CANARY(gate_no_recheck))
+		udelay(20);
 	set_bit(r->index, r->ir->pending);
 	atomic64_inc(&r->ir->stats.pended);
+	if (IRQROUTE_CANARY(gate_no_recheck))
+		return false;
 	/* Order the pending bit before reading mask and MSI state. */
 	smp_mb__after_atomic();
 	return irqroute_route_deliverable(r) &&
@@ -368,6 +373,8 @@ void irqroute_route_msi_off(struct irqroute_route *r)
 {
 	clear_bit(IRQROUTE_ROUTE_MSI, &r->state);
 	irqroute_route_quiesce(r);
+	if (IRQROUTE_CANARY(clear_msi_drops_pending))
+		clear_bit(r->index, r->ir->pending);
 }
 
 /**
@@ -386,6 +393,9 @@ void irqroute_route_unmask(struct irqroute_route *r, bool clear_mask)
 	/* Order the mask bit (ours, or the VMM's) before reading the rest. */
 	smp_mb();
 	if (irqroute_route_deliverable(r) &&
-	    test_and_clear_bit(r->index, r->ir->pending))
+	    test_and_clear_bit(r->index, r->ir->pending)) {
 		irqroute_route_fire(r);
+		if (IRQROUTE_CANARY(unmask_twice))
+			irqroute_route_fire(r);
+	}
 }

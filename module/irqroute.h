@@ -27,6 +27,8 @@
 #include <linux/wait.h>
 #include <linux/irqroute.h>
 
+#include "canary.h"
+
 #if BITS_PER_LONG != 64
 #error "irqroute's shared bitmaps are arrays of 64-bit words"
 #endif

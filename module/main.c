@@ -310,6 +310,10 @@ static struct miscdevice irqroute_misc = {
 
 static int __init irqroute_init(void)
 {
+#ifdef IRQROUTE_CANARY_NAME
+	pr_notice("irqroute: test-only build with the known bug '%s'\n",
+		  IRQROUTE_CANARY_NAME);
+#endif
 	return misc_register(&irqroute_misc);
 }
 
@@ -324,3 +328,6 @@ module_exit(irqroute_exit);
 MODULE_DESCRIPTION("Race-free MSI routing and masking for KVM VMs");
 MODULE_AUTHOR("The irqroute authors");
 MODULE_LICENSE("GPL");
+#ifdef IRQROUTE_CANARY_NAME
+MODULE_INFO(irqroute_canary, IRQROUTE_CANARY_NAME);
+#endif

@@ -63,6 +63,8 @@ WANT_Y=(64BIT MODULES MODULE_UNLOAD PCI PCI_MSI IOMMU_SUPPORT IRQ_REMAP
 	INTEL_IOMMU X86_X2APIC EVENTFD DEVTMPFS BLK_DEV_INITRD RD_GZIP TMPFS
 	PROC_FS SYSFS SERIAL_8250 SERIAL_8250_CONSOLE UNIX98_PTYS VIRTUALIZATION
 	KALLSYMS NET UNIX
+	# EXPERT: BLOCK and VT can only be switched off with it (below).
+	EXPERT
 	# The debug options this kernel is for.
 	DEBUG_KERNEL KASAN KASAN_GENERIC KASAN_INLINE KASAN_VMALLOC
 	PROVE_LOCKING PROVE_RCU DEBUG_ATOMIC_SLEEP
@@ -72,7 +74,10 @@ WANT_Y=(64BIT MODULES MODULE_UNLOAD PCI PCI_MSI IOMMU_SUPPORT IRQ_REMAP
 	KFENCE SLUB_DEBUG DEBUG_INFO_NONE
 	# A stuck CPU or task fails the run as on Debian's kernels (vm-init.sh
 	# sets softlockup_panic and a 30 s hung-task timeout).
-	SOFTLOCKUP_DETECTOR DETECT_HUNG_TASK)
+	SOFTLOCKUP_DETECTOR DETECT_HUNG_TASK
+	# Trace events (no function tracer): the tests count KVM's
+	# kvm_apic_accept_irq events (selftests/lib/kvmtrace.c).
+	FTRACE ENABLE_DEFAULT_TRACERS EVENT_TRACING)
 # KVM and VFIO as modules, like Debian's: the VM loads them the same way
 # on every kernel, and their unload paths are checked too. KVM_INTEL is not
 # needed (the emulated CPU is AMD SVM); KVM_AMD_SEV would pull in ccp.
@@ -87,7 +92,22 @@ WANT_N=(KVM_INTEL KVM_AMD_SEV INTEL_IOMMU_SVM VFIO_NOIOMMU
 	MODULE_SIG MODVERSIONS LOCALVERSION_AUTO
 	ATA SCSI MD BLK_DEV EXT4_FS ISO9660_FS DRM FB SOUND USB_SUPPORT HID
 	AGP EFI SECURITY AUDIT
-	HIBERNATION SUSPEND FTRACE KPROBES PROFILING)
+	HIBERNATION SUSPEND FUNCTION_TRACER KPROBES PROFILING
+	# Trimmed so that a fresh machine's CI run can build it (a third of
+	# defconfig's objects): the VM boots from an initramfs on a serial
+	# console, and the tests use AF_UNIX sockets and nothing else of the
+	# network. No block layer, no IP stack, no network, input, display,
+	# sensor or power-management drivers.
+	BLOCK INET NETDEVICES WIRELESS WLAN CFG80211 RFKILL NET_9P
+	NETFILTER NET_SCHED ETHTOOL_NETLINK
+	INPUT_KEYBOARD INPUT_MOUSE INPUT_JOYSTICK INPUT_TABLET
+	INPUT_TOUCHSCREEN INPUT_MISC VT
+	PCCARD WATCHDOG I2C HW_RANDOM EDAC
+	VIRTIO_MENU NUMA IA32_EMULATION X86_X32_ABI BPF_SYSCALL
+	NFS_FS NETWORK_FILESYSTEMS MISC_FILESYSTEMS QUOTA
+	MSDOS_FS VFAT_FS HUGETLBFS MACINTOSH_DRIVERS X86_MCE
+	XEN HYPERV MICROCODE RTC_CLASS NVRAM
+	CGROUP_BPF KEXEC CRASH_DUMP)
 
 # ---------------------------------------------------------------------------
 [ -f "$ORIG/Makefile" ] ||

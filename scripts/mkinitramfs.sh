@@ -7,19 +7,26 @@
 #   /irqroute/kmod/*.ko        KVM and VFIO modules of that kernel, plus their
 #   /irqroute/kmod/ORDER       dependencies (modules.dep), in load order
 #   /irqroute/irqroute.ko      build/<abi>/irqroute.ko
-#   /irqroute/tests/           build/selftests/* (with TESTS)
+#   /irqroute/tests/           build/selftests/* (with TESTS), and the
+#                              committed case lists selftests/CASES and
+#                              selftests/faults/CASES (as CASES.faults)
+#   /irqroute/tap-count.sh     scripts/tap-count.sh (how cases are counted)
 #   /irqroute/examples/        build/examples/*
 #   /irqroute/bench/           build/bench/* (if built)
 #   /irqroute/fuzz/            build/fuzz/* (if built: make fuzz-build)
+#   /irqroute/canary/          with --canaries: <name>.ko for each canary of
+#                              selftests/CANARIES (build/canary/<name>/<abi>/,
+#                              make canaries) and that list as CANARIES
 #
 # usage: mkinitramfs.sh --kver <abi> --out <file.cpio.gz> [--build <dir>]
+#                       [--canaries]
 
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
 BUILD=$ROOT/build
-KVER="" OUT=""
+KVER="" OUT="" CANARIES=0
 
 die() { echo "mkinitramfs: ERROR: $*" >&2; exit 1; }
 
@@ -28,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--kver) KVER=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
+	--canaries) CANARIES=1; shift ;;
 	*) die "unknown argument $1" ;;
 	esac
 done
@@ -87,6 +95,10 @@ mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,etc} \
 cp "$BUSYBOX" "$STAGE/bin/busybox"
 ln -s busybox "$STAGE/bin/sh"
 install -m 0755 "$ROOT/scripts/vm-init.sh" "$STAGE/init"
+cp "$ROOT/scripts/tap-count.sh" "$STAGE/irqroute/tap-count.sh"
+# The committed case lists the run is checked against.
+cp "$ROOT/selftests/CASES" "$STAGE/irqroute/tests/CASES"
+cp "$ROOT/selftests/faults/CASES" "$STAGE/irqroute/tests/CASES.faults"
 # Static: the initramfs has no libc.
 ${CC:-cc} -static -O2 -Wall -Werror -o "$STAGE/irqroute/kvm-hold" \
 	"$ROOT/scripts/kvm-hold.c"
@@ -110,6 +122,17 @@ for d in selftests:tests examples:examples bench:bench fuzz:fuzz; do
 		\( -perm -u+x -o -name TESTS -o -name TESTS.faults \) \
 		-exec cp {} "$STAGE/irqroute/${d##*:}/" \;
 done
+
+if [ "$CANARIES" = 1 ]; then
+	mkdir -p "$STAGE/irqroute/canary"
+	grep -v '^[[:space:]]*#' "$ROOT/selftests/CANARIES" | grep . \
+		>"$STAGE/irqroute/canary/CANARIES"
+	while read -r name _; do
+		ko=$BUILD/canary/$name/$KVER/irqroute.ko
+		[ -f "$ko" ] || die "no $ko: make canaries KVER=$KVER"
+		cp "$ko" "$STAGE/irqroute/canary/$name.ko"
+	done <"$STAGE/irqroute/canary/CANARIES"
+fi
 
 mkdir -p "$(dirname "$OUT")"
 (cd "$STAGE" && find . -print0 | sort -z |

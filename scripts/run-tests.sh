@@ -3,10 +3,13 @@
 #
 # The whole test matrix, on a Debian 12 machine, as root:
 #   setup (cached after the first run), build (module for 6.1 and 6.12,
-#   library, selftests, examples), lint, then the selftests in a VM on
-#   each kernel. Ends with one line "N passed, N failed": the kselftest
-#   cases of both kernels plus the VM's rmmod and kernel-log checks, plus
-#   one case for the lint step.
+#   library, selftests, examples), lint, the host tests (the library's
+#   make lib-check, and scripts/test-runner.sh for the VM runner's
+#   counting), then the selftests in a VM on each kernel. Ends with one
+#   line "N passed, N failed": the kselftest cases of both kernels plus
+#   the VM's rmmod, kernel-log and case-list checks, the host tests' cases,
+#   plus one case for the lint step; the line before it says how many
+#   test binaries ran again after a testbed fault.
 #
 # Environment: IRQROUTE_SKIP_SETUP=1 (cache already filled),
 #              IRQROUTE_SKIP_LINT=1, IRQROUTE_TEST_KVERS="6.1 6.12" (subset).
@@ -23,9 +26,11 @@ phase_done() { TIMES+=("$1 $(($(date +%s) - $2))s"); }
 
 PASSED=0
 FAILED=0
+RERUNS=0
 summary() {
 	echo
 	echo "=== timings: ${TIMES[*]} total $(($(date +%s) - T0))s"
+	echo "testbed_reruns=$RERUNS (test binaries run again for a case with a testbed fault)"
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
 	exit $?
@@ -71,6 +76,31 @@ if [ "${IRQROUTE_SKIP_LINT:-0}" != 1 ]; then
 	phase_done lint "$t"
 fi
 
+# --- host tests: the library's and the VM runner's -------------------------
+# Each prints "N passed, N failed" lines; they are added to the total. A
+# failed command with nothing counted failed counts as one failure.
+host_check() {	# $1 = label, rest = command
+	local label=$1 log rc p f
+	shift
+	log=$ROOT/build/logs/host-$label.log
+	"$@" >"$log" 2>&1
+	rc=$?
+	read -r p f < <(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" |
+		awk '{ p += $1; f += $3 } END { print p + 0, f + 0 }')
+	grep -aE '^not ok|^[0-9]+ passed, [0-9]+ failed$' "$log" | sed "s/^/$label: /"
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	echo "=== $label: $p passed, $f failed (log: ${log#"$ROOT"/})"
+	[ "$rc" -ne 0 ] && tail -n 20 "$log"
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+}
+t=$(date +%s)
+echo
+echo "=== host tests"
+host_check lib-check make lib-check
+host_check runner "$ROOT/scripts/test-runner.sh"
+phase_done host "$t"
+
 # --- selftests in the VMs ---------------------------------------------------
 kernels=()
 for k in ${IRQROUTE_TEST_KVERS:-6.1 6.12}; do
@@ -93,7 +123,10 @@ for kver in "${kernels[@]}"; do
 	fi
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
-	echo "=== $kver: $p passed, $f failed"
+	rr=$(grep -aoE 'IRQROUTE-RESULT: .* testbed_reruns=[0-9]+' \
+		"$ROOT/build/logs/$kver-test.log" | tail -n1 | sed 's/.*=//')
+	RERUNS=$((RERUNS + ${rr:-0}))
+	echo "=== $kver: $p passed, $f failed, testbed_reruns=${rr:-0}"
 	phase_done "vm-${kver%.*-amd64}" "$t"
 done
 

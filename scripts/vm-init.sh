@@ -8,7 +8,7 @@
 #   IRQROUTE-RESULT: passed=N failed=M mode=<mode> kver=<uname -r> testbed_reruns=R testbed_strays=S
 #
 # Kernel command line (set by scripts/vm-run.sh):
-#   irqroute_mode=test|demo|bench|fuzz  what to run (default test)
+#   irqroute_mode=test|demo|bench|fuzz|canary  what to run (default test)
 #   irqroute_timeout=S              timeout of each test binary (default 300)
 #   irqroute_only=a,b               run only these tests (debugging)
 #   irqroute_repeat=N               run the tests N times (flake hunting)
@@ -19,18 +19,13 @@
 #   irqroute_fuzz_seconds=N         mode fuzz: how long irqroute-fuzz runs (60)
 #   irqroute_fuzz_seed=S            mode fuzz: replay that seed
 #
-# Counting, test mode: one per kselftest case ("ok N" / "not ok N" lines
-# of each binary's TAP output). A case reported "# SKIP" counts as failed:
-# in this VM everything a test needs is present, so a skip means something
-# is missing. A binary whose plan ("1..N") is not complete (crash, timeout)
-# counts its missing cases as failed; a binary with no plan at all counts
-# as one failure; a non-zero exit status with nothing else failed counts as
-# one failure. The rmmod and the kernel-log check count as one case each.
-# A binary that reports a testbed fault (an L2 vCPU running L1 kernel code,
-# see selftests/lib/guest.c) is run again, up to three times, and only the
-# last run counts; R says how many were. S counts the stray interrupts the
-# L2 guests took (injected below KVM's APIC; selftests/lib/guest.h), which
-# no test counts.
+# Counting, test mode: scripts/tap-count.sh (case by case; a case with a
+# testbed fault is run again, nothing else is). Every case of the tests that
+# ran is checked against the committed list /irqroute/tests/CASES (and
+# CASES.faults where those tests run). The rmmod and the kernel-log checks
+# count as one case each. R counts the reruns of a test binary; S the stray
+# interrupts the L2 guests took (injected below KVM's APIC;
+# selftests/lib/guest.h), which no test counts.
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -38,6 +33,8 @@ export PATH
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+# The tests count KVM's trace events (selftests/lib/kvmtrace.c).
+mount -t tracefs tracefs /sys/kernel/tracing
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/shm /dev/pts
 mount -t tmpfs tmpfs /dev/shm
@@ -65,14 +62,12 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
-PASSED=0
-FAILED=0
-RERUNS=0	# test binaries run again after a testbed fault
-STRAYS=0	# interrupts injected below KVM's APIC (not counted by the tests)
-DMESG_MARK="irqroute-vm: irqroute.ko loaded"
+# PASSED, FAILED, RERUNS, STRAYS, run_timed, run_test_binary.
+. /irqroute/tap-count.sh
+DMESG_MARK="irqroute-vm: loading irqroute.ko"
 
-ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+ok() { tap_ok "$@"; }
+not_ok() { tap_not_ok "$@"; }
 
 finish() {
 	echo "IRQROUTE-RESULT: passed=$PASSED failed=$FAILED mode=$MODE kver=$(uname -r) testbed_reruns=$RERUNS testbed_strays=$STRAYS"
@@ -163,12 +158,15 @@ kmemleak_after() {
 [ "$KMEMLEAK" = 1 ] && kmemleak_before
 
 [ -f /irqroute/irqroute.ko ] || fatal "no irqroute.ko in the initramfs"
+# On the console: vm-run.sh tells a crash before this line (the boot, not
+# ours: it may boot again) from one after it, irqroute's module_init
+# included (always a failure).
+echo "# loading irqroute.ko"
+echo "<6>$DMESG_MARK" >/dev/kmsg
 insmod /irqroute/irqroute.ko || fatal "insmod irqroute.ko failed"
 [ -c /dev/irqroute ] || fatal "/dev/irqroute missing after insmod"
-# On the console: vm-run.sh tells a crash before this line from ours.
 echo "# irqroute.ko loaded"
 awk '$1 == "irqroute" { print "# module", $1, $2, $6 }' /proc/modules
-echo "<6>$DMESG_MARK" >/dev/kmsg
 # Report a task stuck in D state after 30 s (a "Call Trace" fails the run).
 # An RCU stall or a soft lockup leaves a CPU stuck for good: end the run
 # (the host reports the panic) instead of waiting for the VM timeout.
@@ -183,34 +181,6 @@ done
 echo 5 >/proc/sys/kernel/printk
 
 # --- test mode --------------------------------------------------------------
-
-# $1 = test name, $2 = its TAP output file, $3 = exit status
-count_tap() {
-	set -- "$1" "$2" "$3" $(awk '
-		/^1\.\.[0-9]+/ { plan = substr($0, 4) + 0 }
-		/^ok [0-9]+/ { if ($0 ~ /# SKIP/) skip++; else pass++ }
-		/^not ok [0-9]+/ { fail++ }
-		END { print pass + 0, fail + 0, skip + 0, plan + 0 }' "$2")
-	t=$1 rc=$3 pass=$4 fail=$5 skip=$6 plan=$7
-	extra=0
-	if [ "$plan" -eq 0 ]; then
-		echo "# $t: no TAP plan (crashed before starting?), rc=$rc"
-		extra=1
-	elif [ $((pass + fail + skip)) -lt "$plan" ]; then
-		extra=$((plan - pass - fail - skip))
-		echo "# $t: $extra of $plan cases never reported (crash or timeout), rc=$rc"
-	elif [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && [ "$skip" -eq 0 ]; then
-		echo "# $t: every case passed but exit status is $rc"
-		extra=1
-	fi
-	[ "$rc" -eq 124 ] &&
-		echo "# $t: killed by the ${TEST_TIMEOUT}s timeout"
-	[ "$skip" -gt 0 ] &&
-		echo "# $t: $skip skipped case(s) counted as failed (nothing may be missing here)"
-	PASSED=$((PASSED + pass))
-	FAILED=$((FAILED + fail + skip + extra))
-	echo "# $t: passed=$pass failed=$((fail + skip + extra))"
-}
 
 # Show where a hung test sits: every task of the test (state, kernel
 # stack) and the kernel's list of blocked tasks.
@@ -227,41 +197,6 @@ dump_hang() {	# $1 = pid of the test
 	echo "<6>irqroute-vm: sysrq-w" >/dev/kmsg
 	echo w >/proc/sysrq-trigger
 	dmesg | sed -n '/irqroute-vm: sysrq-w/,$p' | sed 's/^/# /'
-}
-
-# Run "$@" with a timeout of $1 seconds; on timeout print diagnostics, then
-# kill the test and its direct children (kselftest runs each case in a
-# child). Status: the test's, or 124 on timeout.
-run_timed() {
-	secs=$1
-	shift
-	"$@" </dev/null 2>&1 &
-	pid=$!
-	(
-		i=0
-		while [ $i -lt "$secs" ]; do
-			sleep 1
-			kill -0 $pid 2>/dev/null || exit 0
-			i=$((i + 1))
-		done
-		echo "# TIMEOUT after ${secs}s: $*"
-		dump_hang $pid
-		for d in /proc/[0-9]*; do
-			grep -q "^PPid:[[:space:]]*$pid\$" "$d/status" 2>/dev/null &&
-				kill -KILL "${d#/proc/}"
-		done
-		kill -KILL $pid
-		touch /tmp/timed-out
-	) &
-	wd=$!
-	wait $pid
-	rc=$?
-	wait $wd 2>/dev/null	# it notices the exit within a second
-	if [ -e /tmp/timed-out ]; then
-		rm -f /tmp/timed-out
-		rc=124
-	fi
-	return $rc
 }
 
 # TESTS, and TESTS.faults (tests that need fault injection) on a kernel
@@ -286,37 +221,65 @@ run_tests() {
 			case " $ONLY " in *" $t "*) ;; *) continue ;; esac
 		fi
 		echo "# ===== $t ====="
-		if [ ! -x "./$t" ]; then
-			not_ok "$t: listed in TESTS but not in the initramfs"
-			continue
-		fi
-		for attempt in 1 2 3 4; do
-			start=$(cut -d' ' -f1 /proc/uptime)
-			{
-				run_timed "$TEST_TIMEOUT" "./$t"
-				echo $? >/tmp/rc
-			} | tee "/tmp/$t.tap"
-			echo "# $t took $(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime)s"
-			# An L2 vCPU found running L1 kernel code (selftests/
-			# lib/guest.c): its state was lost below KVM and
-			# irqroute, so this run tests neither. Up to three
-			# times per binary, discard it and run the binary
-			# again (about 1 run of routes_test in 5 under the
-			# debug kernel has one, so two in a row happen); a
-			# fourth such run counts as it is (failed).
-			if [ "$attempt" -lt 4 ] &&
-			   grep -aq '^IRQROUTE-TESTBED-FAULT' "/tmp/$t.tap"; then
-				RERUNS=$((RERUNS + 1))
-				echo "# $t: TESTBED FAULT above: this run is discarded and $t runs again"
-				continue
-			fi
-			count_tap "$t" "/tmp/$t.tap" "$(cat /tmp/rc)"
-			STRAYS=$((STRAYS + $(sed -n 's/^IRQROUTE-TESTBED-STRAY: n=\([0-9]*\):.*/\1/p' \
-				"/tmp/$t.tap" | awk '{ s += $1 } END { print s + 0 }')))
-			break
-		done
+		run_test_binary "$t"
 	done
 	cd /
+}
+
+# Processes left behind by the tests would keep irqroute busy; kill them
+# (kernel threads have an empty cmdline; subshells of this script share it).
+kill_leftovers() {
+	self=$(tr '\0' ' ' </proc/1/cmdline)
+	stray=""
+	stray_pids=""
+	for d in /proc/[0-9]*; do
+		p=${d#/proc/}
+		cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
+		[ "$p" = 1 ] || [ "$p" = "$HOLD_PID" ] || [ -z "$cmd" ] ||
+			[ "$cmd" = "$self" ] && continue
+		stray="$stray $p:$cmd"
+		stray_pids="$stray_pids $p"
+	done
+	if [ -n "$stray" ]; then
+		echo "# killing processes left behind by the tests:$stray"
+		kill -KILL $stray_pids 2>/dev/null
+		sleep 1
+	fi
+}
+
+# Mode canary: each module of /irqroute/canary/ has one known bug
+# (module/canary.h); the tests named for it in CANARIES must fail with it
+# loaded. Counted: one case per canary, passed when it was caught. The
+# binaries run in list order and stop at the first one that catches it.
+run_canaries() {
+	rmmod irqroute || fatal "rmmod irqroute before the canaries"
+	cd /irqroute/tests || fatal "no /irqroute/tests"
+	while read -r name tests; do
+		echo "# ===== canary $name: $tests ====="
+		insmod "/irqroute/canary/$name.ko" ||
+			{ not_ok "canary $name: insmod failed"; continue; }
+		caught=""
+		for t in $(echo "$tests" | tr , ' '); do
+			p0=$PASSED f0=$FAILED r0=$RERUNS
+			run_test_binary "$t"
+			f=$((FAILED - f0))
+			# These results are the canary's, not the suite's.
+			PASSED=$p0 FAILED=$f0 RERUNS=$r0
+			if [ "$f" -gt 0 ]; then
+				caught=$t
+				break
+			fi
+		done
+		kill_leftovers
+		rmmod irqroute || not_ok "canary $name: rmmod failed"
+		if [ -n "$caught" ]; then
+			ok "canary $name caught by $caught"
+		else
+			not_ok "canary $name survived $tests"
+		fi
+	done </irqroute/canary/CANARIES
+	cd /
+	insmod /irqroute/irqroute.ko || fatal "insmod irqroute.ko after the canaries"
 }
 
 run_one() {	# $1 = label, $2 = program
@@ -338,7 +301,16 @@ test)
 		run_tests
 		round=$((round + 1))
 	done
+	lists=/irqroute/tests/CASES
+	if [ -e /proc/thread-self/fail-nth ]; then
+		lists="$lists /irqroute/tests/CASES.faults"
+	elif [ "$KMEMLEAK" = 1 ]; then
+		# The debug kernel is the one that runs the fault tests.
+		not_ok "debug kernel without fail-nth: $(tr '\n' ' ' </irqroute/tests/TESTS.faults)not run"
+	fi
+	check_case_list "$lists" "$ONLY"
 	;;
+canary) run_canaries ;;
 demo) run_one demo /irqroute/examples/irqroute-demo ;;
 bench) run_one bench /irqroute/bench/irqroute-bench ;;
 fuzz)
@@ -355,24 +327,7 @@ esac
 # --- teardown and kernel log ----------------------------------------------
 
 echo "# ===== teardown ====="
-# Processes left behind by the tests would keep irqroute busy; kill them
-# (kernel threads have an empty cmdline; subshells of this script share it).
-self=$(tr '\0' ' ' </proc/1/cmdline)
-stray=""
-stray_pids=""
-for d in /proc/[0-9]*; do
-	p=${d#/proc/}
-	cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
-	[ "$p" = 1 ] || [ "$p" = "$HOLD_PID" ] || [ -z "$cmd" ] ||
-		[ "$cmd" = "$self" ] && continue
-	stray="$stray $p:$cmd"
-	stray_pids="$stray_pids $p"
-done
-if [ -n "$stray" ]; then
-	echo "# killing processes left behind by the tests:$stray"
-	kill -KILL $stray_pids 2>/dev/null
-	sleep 1
-fi
+kill_leftovers
 tries=0
 until rmmod irqroute 2>/tmp/rmmod.err; do
 	tries=$((tries + 1))

@@ -5,7 +5,7 @@
 # /dev/kvm) with an initramfs holding irqroute.ko and the test programs, and
 # take the verdict from the serial console.
 #
-# usage: vm-run.sh --kver <abi> --mode test|demo|bench|fuzz [--timeout S]
+# usage: vm-run.sh --kver <abi> --mode test|demo|bench|fuzz|canary [--timeout S]
 #                  [--test-timeout S] [--only test1,test2] [--repeat N]
 #                  [--append ARGS] [--mem MB] [--fuzz-seconds N]
 #
@@ -43,11 +43,11 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$KVER" ] || die "--kver <abi> is required"
-case $MODE in test | demo | bench | fuzz) ;; *) die "bad --mode $MODE" ;; esac
+case $MODE in test | demo | bench | fuzz | canary) ;; *) die "bad --mode $MODE" ;; esac
 # Whole-VM limit: tests are bounded one by one, this bounds everything else
 # (a full run takes 1-2 min; two kernels stay within the CI budget).
 [ -n "$TIMEOUT" ] || case $MODE in
-	test) TIMEOUT=1200 ;;
+	test | canary) TIMEOUT=1200 ;;
 	fuzz) TIMEOUT=$((FUZZ_SECONDS + 600)) ;;	# boot, hang reports
 	*) TIMEOUT=600 ;;
 	esac
@@ -62,7 +62,8 @@ RESULT=$BUILD/logs/$KVER-$MODE.result
 INITRD=$BUILD/initramfs/$KVER-$MODE.cpio.gz
 rm -f "$RESULT"
 
-"$ROOT/scripts/mkinitramfs.sh" --kver "$KVER" --out "$INITRD" --build "$BUILD"
+"$ROOT/scripts/mkinitramfs.sh" --kver "$KVER" --out "$INITRD" --build "$BUILD" \
+	$([ "$MODE" = canary ] && echo --canaries)
 
 CMDLINE="console=ttyS0 quiet panic=-1 intel_iommu=on slub_debug=FZPU"
 CMDLINE+=" panic_on_warn=1 kfence.sample_interval=10"
@@ -157,7 +158,7 @@ watch_console() {
 		size=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
 		if [ "$size" != "$last" ]; then
 			last=$size quiet=0
-			grep -aq '^# irqroute.ko loaded' "$LOG" && limit=$SILENCE
+			grep -aq '^# loading irqroute.ko' "$LOG" && limit=$SILENCE
 			continue
 		fi
 		quiet=$((quiet + 10))
@@ -173,8 +174,10 @@ watch_console() {
 
 echo "vm-run: $KVER mode=$MODE timeout=${TIMEOUT}s log=${LOG#"$ROOT"/}" >&2
 start=$(date +%s)
-# A kernel that panics or hangs before irqroute.ko is loaded failed in code
-# that is not ours (under TCG, seen as an int3 oops while the kernel
+# A kernel that panics or hangs before vm-init.sh starts to load irqroute.ko
+# ("# loading irqroute.ko", printed before the insmod, so that a failure in
+# irqroute's own module_init is never booted away) failed in code that is
+# not ours (under TCG, seen as an int3 oops while the kernel
 # patches its own text at boot, and under the debug kernel as a boot that
 # stops with the BSP idle and its timer interrupt pending): boot again, up
 # to three boots in all, and say so. A crash or a hang after the module is
@@ -185,7 +188,7 @@ for attempt in $(seq "$BOOTS"); do
 	rm -f "$HUNG" "$PIDFILE"
 	: >"$LOG"
 	watcher=""
-	if [ "$MODE" = test ]; then
+	if [ "$MODE" = test ] || [ "$MODE" = canary ]; then
 		watch_console &
 		watcher=$!
 	fi
@@ -203,7 +206,7 @@ for attempt in $(seq "$BOOTS"); do
 		wait "$watcher" 2>/dev/null || true
 	fi
 	if [ "$attempt" -lt "$BOOTS" ] &&
-	   ! grep -aq '^# irqroute.ko loaded' "$LOG" &&
+	   ! grep -aq '^# loading irqroute.ko' "$LOG" &&
 	   { grep -aq 'Kernel panic' "$LOG" || [ -e "$HUNG" ]; }; then
 		cp "$LOG" "$LOG.boot-crash.$attempt"
 		echo "vm-run: $KVER: boot $attempt of $BOOTS: the kernel panicked or hung before irqroute.ko was loaded (log: ${LOG#"$ROOT"/}.boot-crash.$attempt); booting again" >&2

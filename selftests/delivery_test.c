@@ -51,6 +51,13 @@ FIXTURE_SETUP(delivery)
 
 FIXTURE_TEARDOWN(delivery)
 {
+	const unsigned int owned[][2] = {
+		{ variant->vcpu, variant->vector },
+		{ variant->vcpu2, variant->vector2 },
+	};
+
+	RT_EXPECT_EXACTLY_ONCE(&self->env, owned, 2);
+	RT_EXPECT_IRQ_WORK_RAN(self->env.ir, variant->irq_work);
 	if (self->r)
 		irqroute_route_destroy(self->r);
 	rt_env_teardown(&self->env);

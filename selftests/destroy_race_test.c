@@ -96,6 +96,7 @@ FIXTURE_SETUP(destroy)
 
 FIXTURE_TEARDOWN(destroy)
 {
+	RT_EXPECT_IRQ_WORK_RAN(self->env.ir, variant->irq_work);
 	rt_env_teardown(&self->env);
 	rt_handoff_irq_work(false);
 }

@@ -133,6 +133,10 @@ FIXTURE_SETUP(race)
 
 FIXTURE_TEARDOWN(race)
 {
+	const unsigned int owned[][2] = { { 0, VEC } };
+
+	RT_EXPECT_EXACTLY_ONCE(&self->env, owned, 1);
+	RT_EXPECT_IRQ_WORK_RAN(self->env.ir, variant->irq_work);
 	if (self->r)
 		irqroute_route_destroy(self->r);
 	rt_env_teardown(&self->env);

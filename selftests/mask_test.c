@@ -49,6 +49,9 @@ FIXTURE_SETUP(mask)
 
 FIXTURE_TEARDOWN(mask)
 {
+	const unsigned int owned[][2] = { { 0, VEC }, { 0, VEC2 } };
+
+	RT_EXPECT_EXACTLY_ONCE(&self->env, owned, 2);
 	if (self->r)
 		irqroute_route_destroy(self->r);
 	rt_env_teardown(&self->env);

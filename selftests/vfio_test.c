@@ -51,6 +51,10 @@ FIXTURE_SETUP(vfio)
 
 FIXTURE_TEARDOWN(vfio)
 {
+	const unsigned int owned[][2] = { { 0, VEC_A }, { 0, VEC_B } };
+
+	RT_EXPECT_EXACTLY_ONCE(&self->env, owned, 2);
+	RT_EXPECT_IRQ_WORK_RAN(self->env.ir, variant->irq_work);
 	/* The device lets go of the trigger before the route goes. */
 	edu_close(self->edu);
 	if (self->r)

@@ -22,6 +22,11 @@ int rt_env_setup(struct rt_env *e, unsigned int nr_vcpus,
 	e->g = guest_create(nr_vcpus);
 	if (!e->g)
 		return -EIO;
+	e->trace = kvmtrace_open();
+	if (!e->trace) {
+		ret = -EIO;
+		goto err;
+	}
 	ret = irqroute_attach(guest_vm_fd(e->g), opts, &e->ir);
 	if (ret) {
 		fprintf(stderr, "irqroute_attach: %s\n", strerror(-ret));
@@ -47,7 +52,14 @@ void rt_env_teardown(struct rt_env *e)
 	if (e->ir)
 		irqroute_detach(e->ir);
 	guest_destroy(e->g);
+	kvmtrace_close(e->trace);
 	memset(e, 0, sizeof(*e));
+}
+
+int64_t rt_injected(const struct rt_env *e, unsigned int vcpu,
+		    unsigned int vector)
+{
+	return e->trace ? kvmtrace_count(e->trace, vcpu, vector) : -1;
 }
 
 bool rt_fence(const struct rt_env *e)
@@ -126,11 +138,12 @@ uint32_t rt_wait(const struct rt_env *e, unsigned int vcpu,
 	/* Short: did the module hand the signals to KVM? */
 	if (count < expected && !rt_stats(e->ir, &st))
 		fprintf(stderr,
-			"irqroute: signals %llu delivered %llu pended %llu feedback %llu\n",
+			"irqroute: signals %llu delivered %llu pended %llu feedback %llu; KVM's APIC accepted %lld\n",
 			(unsigned long long)st.signals,
 			(unsigned long long)st.delivered,
 			(unsigned long long)st.pended,
-			(unsigned long long)st.feedback);
+			(unsigned long long)st.feedback,
+			(long long)rt_injected(e, vcpu, vector));
 	return count;
 }
 

@@ -17,6 +17,7 @@
 #include <linux/irqroute.h>
 
 #include "guest.h"
+#include "kvmtrace.h"
 
 #define RT_FENCE_VECTOR		0xe0
 /* Vectors the tests route to: RT_VECTOR(0) .. RT_VECTOR(RT_NR_VECTORS - 1). */
@@ -27,6 +28,7 @@ struct rt_env {
 	struct guest *g;
 	struct irqroute *ir;
 	struct irqroute_route *fence;	/* NULL without a fence route */
+	struct kvmtrace *trace;		/* what KVM's APIC accepted */
 };
 
 /*
@@ -41,6 +43,14 @@ void rt_env_teardown(struct rt_env *e);
 
 /* Signals the fence route and waits for it (guest_fence()). */
 bool rt_fence(const struct rt_env *e);
+/*
+ * MSIs of @vector KVM's local APIC accepted for @vcpu since setup
+ * (kvmtrace.h), or -1 if that could not be counted. Exactly-once checks
+ * compare it with the guest's count: a double that reached a halted vCPU
+ * as one interrupt shows here.
+ */
+int64_t rt_injected(const struct rt_env *e, unsigned int vcpu,
+		    unsigned int vector);
 /* Interrupts the guest took, not counting fences. */
 uint64_t rt_total(const struct rt_env *e);
 
@@ -75,11 +85,66 @@ int rt_stats(struct irqroute *ir, struct irqroute_stats *st);
 int rt_handoff_irq_work(bool on);
 
 /*
+ * For a test's teardown, in a kselftest harness program: with @irq_work
+ * (the variant forced rt_handoff_irq_work()), the attachment's irq_work
+ * hand-offs must have grown, or the variant never ran the path it is
+ * named for.
+ */
+#define RT_EXPECT_IRQ_WORK_RAN(ir, irq_work)				\
+	do {								\
+		struct irqroute_stats __st;				\
+									\
+		if (!(irq_work) || !(ir))				\
+			break;						\
+		EXPECT_EQ(0, rt_stats(ir, &__st));			\
+		EXPECT_LT(0, __st.deferred) {				\
+			TH_LOG("irq_work variant: no hand-off was deferred"); \
+		}							\
+	} while (0)
+
+/*
  * guest_wait_count() with the default timeout; when the count falls short,
  * also prints the attachment's counters (signals, delivered to KVM,
  * pended), to tell a signal the module lost from one KVM or the guest did.
  */
 uint32_t rt_wait(const struct rt_env *e, unsigned int vcpu,
 		 unsigned int vector, uint32_t expected);
+
+/*
+ * For an exactly-once test's teardown, in a kselftest harness program:
+ * after a fence, KVM's APIC must have accepted exactly as many MSIs of
+ * (@vcpu, @vector) as the guest took. A double that reached a halted vCPU
+ * as one interrupt is caught here; a test whose signals legitimately meet
+ * in the APIC (hammering, no wait between them) must not use it.
+ */
+#define RT_EXPECT_ACCEPTED_AS_TAKEN(e, vcpu, vector)			\
+	do {								\
+		int64_t __acc = rt_injected(e, vcpu, vector);		\
+		int64_t __took = guest_count((e)->g, vcpu, vector);	\
+									\
+		EXPECT_EQ(__took, __acc) {				\
+			TH_LOG("vCPU %u vector %#x: KVM's APIC accepted %lld MSI(s), the guest took %lld", \
+			       (unsigned int)(vcpu), (unsigned int)(vector), \
+			       (long long)__acc, (long long)__took);	\
+		}							\
+	} while (0)
+
+/*
+ * Fences the guest, then RT_EXPECT_ACCEPTED_AS_TAKEN() for the fence
+ * vector and @n (vcpu, vector) pairs of @pairs. For a teardown; needs a
+ * fence route and a set-up environment (does nothing otherwise).
+ */
+#define RT_EXPECT_EXACTLY_ONCE(e, pairs, n)				\
+	do {								\
+		unsigned int __i;					\
+									\
+		if (!(e)->g || !(e)->fence)				\
+			break;						\
+		EXPECT_TRUE(rt_fence(e));				\
+		RT_EXPECT_ACCEPTED_AS_TAKEN(e, 0, RT_FENCE_VECTOR);	\
+		for (__i = 0; __i < (n); __i++)				\
+			RT_EXPECT_ACCEPTED_AS_TAKEN(e, (pairs)[__i][0],	\
+						    (pairs)[__i][1]);	\
+	} while (0)
 
 #endif /* IRQROUTE_SELFTEST_RTENV_H */
