@@ -32,6 +32,8 @@
 #ifndef IRQROUTE_CANARY_gate_no_recheck
 #define IRQROUTE_CANARY_gate_no_recheck 0
 #endif
+/* In hard-IRQ context: a busy wait, not a sleep. */
+#define IRQROUTE_CANARY_RACE_WINDOW_US	20
 
 #define IRQROUTE_CANARY(name)	(IRQROUTE_CANARY_##name)
 

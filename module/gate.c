@@ -94,7 +94,7 @@ static void irqroute_route_fire(struct irqroute_route *r)
 static bool irqroute_route_pend(struct irqroute_route *r)
 {
 	if (IRQROUTE_CANARY(gate_no_recheck))
-		udelay(20);
+		udelay(IRQROUTE_CANARY_RACE_WINDOW_US);
 	set_bit(r->index, r->ir->pending);
 	atomic64_inc(&r->ir->stats.pended);
 	if (IRQROUTE_CANARY(gate_no_recheck))

@@ -70,6 +70,7 @@ static uint64_t wait_stat(struct irqroute *ir, size_t off, uint64_t want)
  */
 FIXTURE(vmm) {
 	int vm;
+	int vcpu;	/* APIC ID 0: its IRR shows what reached KVM */
 	struct irqroute *ir;
 	struct irqroute_route *r[3];
 	struct irqroute_stats st;
@@ -82,6 +83,8 @@ FIXTURE_SETUP(vmm)
 
 	self->vm = vm_create_irqchip();
 	ASSERT_LE(0, self->vm);
+	self->vcpu = vcpu_create_apic(self->vm, 0);
+	ASSERT_LE(0, self->vcpu);
 	ASSERT_EQ(0, irqroute_attach(self->vm, &opts, &self->ir));
 	ASSERT_EQ(0, irqroute_set_base_routes(self->ir, &base, 1));
 	for (i = 0; i < 3; i++)
@@ -102,6 +105,7 @@ FIXTURE_TEARDOWN(vmm)
 {
 	if (self->ir)
 		irqroute_detach(self->ir);
+	close(self->vcpu);
 	close(self->vm);
 }
 
@@ -147,8 +151,9 @@ static void assert_vmm_untouched(struct __test_metadata *_metadata,
 					   st.pended + 1));
 	ASSERT_TRUE(irqroute_consume_pending(self->r[1]));
 
-	/* r[0]: still unmasked with its MSI, so a signal is handed to KVM. */
+	/* r[0]: still unmasked with its MSI, so a signal reaches KVM. */
 	ASSERT_EQ(0, eventfd_signal_once(irqroute_route_event(self->r[0])));
+	ASSERT_EQ(1, vcpu_irr_take(self->vcpu, TEST_MSI_DATA, 2000));
 	ASSERT_EQ(st.delivered + 1, wait_stat(self->ir, STAT(delivered),
 					      st.delivered + 1));
 	ASSERT_FALSE(irqroute_pending(self->r[0]));
@@ -379,6 +384,7 @@ TEST_F(vmm, scm_rights_peer)
 	if (!pid) {
 		/* Drop everything inherited: this stands for any process. */
 		irqroute_detach(self->ir);
+		close(self->vcpu);
 		close(self->vm);
 		close(sv[0]);
 		_exit(peer_main(sv[1], res));
@@ -414,24 +420,33 @@ TEST_F(vmm, scm_rights_peer)
 }
 
 /*
- * A fresh VMM in this process: attach (to @vm, or to a new VM if -1), a
- * route with an MSI, a signal handed to KVM, a page operation. What every
- * test runs once the mess is over.
+ * A fresh VMM in this process: attach (to @vm with its APIC-enabled vCPU 0
+ * @vcpu, or to a new VM if -1), a route with an MSI, a signal that reaches
+ * KVM's local APIC, a page operation. What every test runs once the mess
+ * is over.
  */
-static void assert_module_works(struct __test_metadata *_metadata, int vm)
+static void assert_module_works(struct __test_metadata *_metadata, int vm,
+				int vcpu)
 {
 	struct irqroute_stats st;
 	struct irqroute_route *r;
 	struct irqroute *ir;
 	bool own_vm = vm < 0;
 
-	if (own_vm)
+	if (own_vm) {
 		vm = vm_create_irqchip();
+		ASSERT_LE(0, vm);
+		vcpu = vcpu_create_apic(vm, 0);
+	}
 	ASSERT_LE(0, vm);
+	ASSERT_LE(0, vcpu);
+	/* Whatever an earlier VMM of @vm left in the IRR. */
+	ASSERT_LE(0, vcpu_irr_take(vcpu, TEST_MSI_DATA, 0));
 	ASSERT_EQ(0, irqroute_attach(vm, &opts, &ir));
 	ASSERT_EQ(0, irqroute_route_create(ir, &r));
 	ASSERT_EQ(0, irqroute_set_msi(r, TEST_MSI_ADDR_LO, TEST_MSI_DATA));
 	ASSERT_EQ(0, eventfd_signal_once(irqroute_route_event(r)));
+	ASSERT_EQ(1, vcpu_irr_take(vcpu, TEST_MSI_DATA, 2000));
 	ASSERT_EQ(1, wait_stat(ir, STAT(delivered), 1));
 	ASSERT_EQ(0, irqroute_get_stats(ir, &st));
 	ASSERT_EQ(1, st.signals);
@@ -440,8 +455,10 @@ static void assert_module_works(struct __test_metadata *_metadata, int vm)
 	ASSERT_TRUE(irqroute_consume_pending(r));
 	irqroute_route_destroy(r);
 	irqroute_detach(ir);
-	if (own_vm)
+	if (own_vm) {
+		close(vcpu);
 		close(vm);
+	}
 }
 
 static void *hammer(void *arg)
@@ -534,7 +551,7 @@ TEST_F(mess, no_cleanup)
 			ASSERT_EQ(0, WEXITSTATUS(status));
 		}
 	}
-	assert_module_works(_metadata, -1);
+	assert_module_works(_metadata, -1, -1);
 }
 
 /* What the doomed VMM's threads do until the SIGKILL. */
@@ -667,7 +684,7 @@ TEST_F_TIMEOUT(doomed, sigkill_mid_loop, 120)
 		ASSERT_EQ(SIGKILL, WTERMSIG(status));
 		close(p[0]);
 	}
-	assert_module_works(_metadata, -1);
+	assert_module_works(_metadata, -1, -1);
 }
 
 /*
@@ -679,6 +696,9 @@ TEST_F(vmm, vm_closed_first)
 	struct irqroute_route *r;
 	struct irqroute_stats st;
 
+	/* The vCPU holds the VM too: only irqroute may hold it now. */
+	ASSERT_EQ(0, close(self->vcpu));
+	self->vcpu = -1;
 	ASSERT_EQ(0, close(self->vm));
 	self->vm = -1;
 
@@ -706,7 +726,7 @@ TEST_F(vmm, vm_closed_first)
 	ASSERT_EQ(0, irqroute_batch_commit(self->ir));
 	irqroute_detach(self->ir);
 	self->ir = NULL;
-	assert_module_works(_metadata, -1);
+	assert_module_works(_metadata, -1, -1);
 }
 
 /*
@@ -803,7 +823,7 @@ TEST_F(vmm, close_while_signalling)
 	self->ir = NULL;
 	usleep(20000);
 	/* The VM is free again while the old triggers are still hammered. */
-	assert_module_works(_metadata, self->vm);
+	assert_module_works(_metadata, self->vm, self->vcpu);
 	ASSERT_EQ(0, pthread_cancel(th));
 	ASSERT_EQ(0, pthread_join(th, NULL));
 	for (i = 0; i < 3; i++)
@@ -843,7 +863,7 @@ TEST(fork_then_attach)
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status))
 		TH_LOG("10: setup, 11: mask, 12: signal, 13: consume, 14: unmask");
-	assert_module_works(_metadata, -1);
+	assert_module_works(_metadata, -1, -1);
 }
 
 TEST_HARNESS_MAIN

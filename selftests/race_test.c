@@ -259,6 +259,7 @@ static uint64_t wait_delivered(struct irqroute *ir, uint64_t want)
 
 FIXTURE(race) {
 	int vm;
+	int vcpu;	/* APIC ID 0: its IRR shows what reached KVM */
 	struct race rc;
 };
 
@@ -272,6 +273,8 @@ FIXTURE_SETUP(race)
 
 	self->vm = vm_create_irqchip();
 	ASSERT_LE(0, self->vm);
+	self->vcpu = vcpu_create_apic(self->vm, 0);
+	ASSERT_LE(0, self->vcpu);
 	ASSERT_EQ(0, irqroute_attach(self->vm, &opts, &rc->ir));
 	rc->fd = irqroute_fd(rc->ir);
 	for (i = 0; i < NR_PERM; i++) {
@@ -299,6 +302,7 @@ FIXTURE_TEARDOWN(race)
 	for (c = 0; c < NR_CHURNERS; c++)
 		for (s = 0; s < SLOTS_PER_CHURNER; s++)
 			close(self->rc.churn_trigger[c][s]);
+	close(self->vcpu);
 	close(self->vm);
 }
 
@@ -383,11 +387,22 @@ TEST_F_TIMEOUT(race, everything_at_once, 60)
 			TH_LOG("permanent route %u", i);
 	}
 
-	/* Now exact: one write per permanent route, one delivery each. */
+	/*
+	 * Now exact: one write per permanent route, one delivery each, in
+	 * KVM's local APIC (vCPU 0's IRR, emptied first of what the run
+	 * left there) and in irqroute's counters.
+	 */
+	for (i = 0; i < NR_ROUTES; i++)
+		ASSERT_LE(0, vcpu_irr_take(self->vcpu, 0x40 + i, 0));
 	ASSERT_EQ(0, irqroute_get_stats(rc->ir, &st));
 	for (i = 0; i < NR_PERM; i++)
 		ASSERT_EQ(0, eventfd_signal_once(
 				irqroute_route_event(rc->perm[i])));
+	for (i = 0; i < NR_PERM; i++)
+		ASSERT_EQ(1, vcpu_irr_take(self->vcpu,
+				0x40 + irqroute_route_index(rc->perm[i]),
+				2000))
+			TH_LOG("permanent route %u", i);
 	delivered = wait_delivered(rc->ir, st.delivered + NR_PERM);
 	usleep(50000);
 	ASSERT_EQ(0, irqroute_get_stats(rc->ir, &st2));

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/kvm.h>
@@ -74,6 +75,59 @@ static inline int vm_create_vcpu(int vm, unsigned long id)
 	int fd = ioctl(vm, KVM_CREATE_VCPU, id);
 
 	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * vCPU @id of @vm (APIC ID @id) with its local APIC software-enabled, so
+ * that an MSI for it is accepted into its IRR, which KVM_GET_LAPIC reads
+ * without the vCPU ever running: a probe of what KVM delivered that
+ * counts nothing of irqroute's own.
+ */
+static inline int vcpu_create_apic(int vm, unsigned long id)
+{
+	struct kvm_lapic_state apic;
+	int vcpu, err;
+
+	vcpu = vm_create_vcpu(vm, id);
+	if (vcpu < 0)
+		return vcpu;
+	if (ioctl(vcpu, KVM_GET_LAPIC, &apic))
+		goto err;
+	/* SVR (0xf0): APIC software enable, spurious vector 0xff. */
+	*(uint32_t *)&apic.regs[0xf0] = 0x1ff;
+	if (ioctl(vcpu, KVM_SET_LAPIC, &apic))
+		goto err;
+	return vcpu;
+err:
+	err = errno;
+	close(vcpu);
+	return -err;
+}
+
+/*
+ * Takes @vector out of the vCPU's IRR: 1 if KVM had put it there, 0 if
+ * not, or a negative errno. Waits up to @ms milliseconds for it (KVM may
+ * inject from a work item).
+ */
+static inline int vcpu_irr_take(int vcpu, unsigned int vector,
+				unsigned int ms)
+{
+	unsigned int off = 0x200 + (vector / 32) * 0x10;
+	struct kvm_lapic_state apic;
+	uint32_t *irr, bit = 1u << (vector % 32);
+
+	irr = (uint32_t *)&apic.regs[off];
+	for (;;) {
+		if (ioctl(vcpu, KVM_GET_LAPIC, &apic))
+			return -errno;
+		if (*irr & bit)
+			break;
+		if (!ms--)
+			return 0;
+		usleep(1000);
+	}
+	*irr &= ~bit;
+	return ioctl(vcpu, KVM_SET_LAPIC, &apic) ? -errno : 1;
 }
 
 /*
