@@ -114,6 +114,20 @@ until [ -s /tmp/kvm-hold.out ]; do
 done
 echo "# $(cat /tmp/kvm-hold.out) as pid $HOLD_PID"
 
+# The tests count KVM's kvm_apic_accept_irq events, each in a tracefs
+# instance of its own (selftests/lib/kvmtrace.c). A tracepoint's first
+# probe flips a static key and its second switches a static call, both by
+# patching kernel text, which under TCG can hang the VM like the
+# scheduler's key above. Two instances that keep the event on for the
+# whole run, recording nothing, make every test's probe the third or
+# later: no patching while the tests run.
+for keep in 0 1; do
+	KEEP=/sys/kernel/tracing/instances/irqroute-keep$keep
+	mkdir "$KEEP" && echo 0 >"$KEEP/tracing_on" &&
+		echo 1 >"$KEEP/events/kvm/kvm_apic_accept_irq/enable" ||
+		fatal "cannot enable kvm:kvm_apic_accept_irq (tracefs, kvm's trace events?)"
+done
+
 # --- kmemleak (irqroute_kmemleak=1) ---------------------------------------
 
 KMEMLEAK_FILE=/sys/kernel/debug/kmemleak
@@ -254,10 +268,10 @@ kill_leftovers() {
 run_canaries() {
 	rmmod irqroute || fatal "rmmod irqroute before the canaries"
 	cd /irqroute/tests || fatal "no /irqroute/tests"
-	while read -r name tests; do
-		echo "# ===== canary $name: $tests ====="
-		insmod "/irqroute/canary/$name.ko" ||
-			{ not_ok "canary $name: insmod failed"; continue; }
+	while read -r canary tests; do
+		echo "# ===== canary $canary: $tests ====="
+		insmod "/irqroute/canary/$canary.ko" ||
+			{ not_ok "canary $canary: insmod failed"; continue; }
 		caught=""
 		for t in $(echo "$tests" | tr , ' '); do
 			p0=$PASSED f0=$FAILED r0=$RERUNS
@@ -271,11 +285,11 @@ run_canaries() {
 			fi
 		done
 		kill_leftovers
-		rmmod irqroute || not_ok "canary $name: rmmod failed"
+		rmmod irqroute || not_ok "canary $canary: rmmod failed"
 		if [ -n "$caught" ]; then
-			ok "canary $name caught by $caught"
+			ok "canary $canary caught by $caught"
 		else
-			not_ok "canary $name survived $tests"
+			not_ok "canary $canary survived $tests"
 		fi
 	done </irqroute/canary/CANARIES
 	cd /

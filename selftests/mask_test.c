@@ -192,6 +192,31 @@ TEST_F(mask, retarget_while_masked)
  * Masked and without an MSI: set_msi alone does not deliver (still
  * masked), the unmask does.
  */
+/*
+ * An edge pending when the MSI goes is still pending afterwards, and is
+ * delivered once the route has an MSI and is unmasked: nothing is lost.
+ */
+TEST_F(mask, pending_survives_clear_msi)
+{
+	struct guest *g = self->env.g;
+
+	ASSERT_EQ(0, variant->mask(self->r));
+	ASSERT_EQ(0, rt_signal(self->r));
+	ASSERT_TRUE(irqroute_pending(self->r));
+	ASSERT_EQ(0, irqroute_clear_msi(self->r));
+	EXPECT_TRUE(irqroute_pending(self->r));
+	ASSERT_EQ(0, rt_set_msi(self->r, 0, VEC));
+	EXPECT_TRUE(irqroute_pending(self->r));
+	ASSERT_TRUE(rt_fence(&self->env));
+	ASSERT_EQ(0, rt_total(&self->env));
+
+	ASSERT_EQ(0, variant->unmask(self->r));
+	EXPECT_EQ(1, guest_wait_count(g, 0, VEC, 1, 0));
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(1, rt_total(&self->env));
+	EXPECT_FALSE(irqroute_pending(self->r));
+}
+
 TEST_F(mask, set_msi_while_masked_waits_for_unmask)
 {
 	struct guest *g = self->env.g;

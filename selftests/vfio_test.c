@@ -24,6 +24,11 @@ FIXTURE(vfio) {
 	struct rt_env env;
 	struct edu *edu;
 	struct irqroute_route *r;
+	/*
+	 * A thread raised MSIs back to back: two may meet in the APIC as
+	 * one interrupt, so KVM's count is not compared with the guest's.
+	 */
+	bool raising;
 };
 
 /* The hand-off from the gate to KVM: direct, or through the irq_work. */
@@ -53,7 +58,8 @@ FIXTURE_TEARDOWN(vfio)
 {
 	const unsigned int owned[][2] = { { 0, VEC_A }, { 0, VEC_B } };
 
-	RT_EXPECT_EXACTLY_ONCE(&self->env, owned, 2);
+	if (!self->raising)
+		RT_EXPECT_EXACTLY_ONCE(&self->env, owned, 2);
 	RT_EXPECT_IRQ_WORK_RAN(self->env.ir, variant->irq_work);
 	/* The device lets go of the trigger before the route goes. */
 	edu_close(self->edu);
@@ -239,6 +245,7 @@ TEST_F(vfio, destroy_while_raising)
 	pthread_t thread;
 	uint32_t before;
 
+	self->raising = true;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, raise_loop, &rs));
 	/* Delivering for real before the destroy. */
 	ASSERT_LE(20, rt_wait(&self->env, 0, VEC_A, 20));
@@ -269,6 +276,7 @@ TEST_F(vfio, detach_while_raising)
 	pthread_t thread;
 	uint32_t before, fences;
 
+	self->raising = true;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, raise_loop, &rs));
 	ASSERT_LE(20, rt_wait(&self->env, 0, VEC_A, 20));
 	irqroute_detach(self->env.ir);

@@ -765,6 +765,45 @@ bool guest_fence(const struct guest *g, int fd, unsigned int vcpu,
 	return true;
 }
 
+int guest_hold_and_check_apics(struct guest *g)
+{
+	struct kvm_lapic_state s;
+	unsigned int i, v;
+	int left = 0;
+
+	guest_stop(g);
+	for (i = 0; i < g->nr_vcpus; i++) {
+		if (ioctl(g->vcpus[i].vcpu->fd, KVM_GET_LAPIC, &s)) {
+			fprintf(stderr, "guest: KVM_GET_LAPIC: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		for (v = GUEST_FIRST_VECTOR; v < GUEST_SPURIOUS_VECTOR; v++) {
+			bool irr = lapic_bit(&s, 0x200, v);
+			bool isr = lapic_bit(&s, 0x100, v);
+
+			if (!irr && !isr)
+				continue;
+			left++;
+			fprintf(stderr,
+				"guest: vCPU %u: vector %#x still %s in its local APIC at the end: accepted by KVM, never taken\n",
+				i, v, irr ? "requested (IRR)" : "in service (ISR)");
+		}
+	}
+	return left;
+}
+
+bool guest_fence_msi(const struct guest *g, unsigned int vcpu,
+		     unsigned int vector)
+{
+	uint32_t before = guest_count(g, vcpu, vector);
+
+	if (guest_signal_msi((struct guest *)g, guest_msi_address(vcpu),
+			     vector) != 1)
+		return false;
+	return guest_wait_count(g, vcpu, vector, before + 1, 0) == before + 1;
+}
+
 int guest_signal_msi(struct guest *g, uint64_t address, uint32_t data)
 {
 	struct kvm_msi msi = {

@@ -107,6 +107,24 @@ uint32_t guest_wait_count(const struct guest *g, unsigned int vcpu,
 bool guest_fence(const struct guest *g, int fd, unsigned int vcpu,
 		 unsigned int vector);
 
+/*
+ * The same fence straight through KVM (KVM_SIGNAL_MSI of @vector to
+ * @vcpu), without the settle: for the other vCPUs once a fence on the
+ * signals' own path has landed, so that each of them has woken and taken
+ * what its APIC holds. False if it never arrived.
+ */
+bool guest_fence_msi(const struct guest *g, unsigned int vcpu,
+		     unsigned int vector);
+
+/*
+ * Stops the vCPUs for good (guest_destroy() still frees the guest) and
+ * counts the vectors still requested (IRR) or in service (ISR) in their
+ * local APICs, printing each: after a fence on every vCPU, any is an
+ * interrupt KVM accepted and the guest never took. -1 if an APIC could
+ * not be read.
+ */
+int guest_hold_and_check_apics(struct guest *g);
+
 /* The x86 MSI address that targets APIC ID @apic_id, physical mode. */
 static inline uint64_t guest_msi_address(uint32_t apic_id)
 {

@@ -64,15 +64,31 @@ int64_t rt_injected(const struct rt_env *e, unsigned int vcpu,
 
 bool rt_fence(const struct rt_env *e)
 {
+	unsigned int i;
+
 	if (!e->fence)
 		return false;
-	return guest_fence(e->g, irqroute_route_event(e->fence), 0,
-			   RT_FENCE_VECTOR);
+	/* Every signal before it has reached KVM: the fence route's path. */
+	if (!guest_fence(e->g, irqroute_route_event(e->fence), 0,
+			 RT_FENCE_VECTOR))
+		return false;
+	/* Every other vCPU has taken what its APIC held, misroutes too. */
+	for (i = 1; i < guest_nr_vcpus(e->g); i++)
+		if (!guest_fence_msi(e->g, i, RT_FENCE_VECTOR))
+			return false;
+	if (guest_nr_vcpus(e->g) > 1)
+		guest_msleep(GUEST_SETTLE_MS);
+	return true;
 }
 
 uint64_t rt_total(const struct rt_env *e)
 {
-	return guest_total(e->g) - guest_count(e->g, 0, RT_FENCE_VECTOR);
+	uint64_t fences = 0;
+	unsigned int i;
+
+	for (i = 0; i < guest_nr_vcpus(e->g); i++)
+		fences += guest_count(e->g, i, RT_FENCE_VECTOR);
+	return guest_total(e->g) - fences;
 }
 
 int rt_set_msi(struct irqroute_route *r, unsigned int vcpu,
