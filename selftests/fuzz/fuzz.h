@@ -2,14 +2,18 @@
 /*
  * irqroute-fuzz: random sequences of everything a process can do to
  * /dev/irqroute and the KVM VMs behind it, from several threads at once.
+ * A robustness fuzzer: no vCPU is created, so nothing checks that an
+ * interrupt reaches a guest, and the racing threads leave no order to
+ * check the mask and pending bits against; the one model of them is the
+ * pending-bit oracle (oracle.c), a single-threaded process of its own.
  *
  * Processes: the supervisor (irqroute-fuzz.c) forks one worker per epoch
  * and watches it; the worker (worker.c) is a VMM whose threads share a
  * small pool of objects (pool.c: irqroute files, VMs, eventfds, mappings)
  * so that their operations race; workers fork children of their own
- * (fork.c). The operations: ioctls (call.c, ioctls.c), memory (memory.c),
- * eventfds and KVM (kvm.c). Counters live in one shared mapping (stats.c)
- * that survives the death of any process.
+ * (fork.c) and one oracle. The operations: ioctls (call.c, ioctls.c),
+ * memory (memory.c), eventfds and KVM (kvm.c). Counters live in one
+ * shared mapping (stats.c) that survives the death of any process.
  *
  * An error return is never a failure: most operations are meant to fail.
  * A failure is something the contract says cannot happen (fuzz_impossible),
@@ -27,8 +31,9 @@
 #include <linux/kvm.h>
 
 #define FUZZ_MAX_THREADS	4
-/* Rings of the last operations: one per worker thread, then children's. */
-#define FUZZ_NR_RINGS		(2 * FUZZ_MAX_THREADS)
+/* Rings of the last operations: one per worker thread, children's, oracle's. */
+#define FUZZ_ORACLE_RING	(2 * FUZZ_MAX_THREADS)
+#define FUZZ_NR_RINGS		(FUZZ_ORACLE_RING + 1)
 #define FUZZ_RING_LEN		32
 
 /* The pool: small on purpose, so that threads keep hitting each other. */
@@ -83,7 +88,8 @@
 	X(KVM_MISC, 10)				\
 	X(FORK, 3)				\
 	X(FORK_SCM, 2)				\
-	X(FORK_VMM, 1)
+	X(FORK_VMM, 1)				\
+	X(ORACLE, 0)	/* never picked: the oracle's own steps */
 
 #define FUZZ_OP_ENUM(name, w) OP_##name,
 enum fuzz_op { FUZZ_OPS(FUZZ_OP_ENUM) NR_FUZZ_OPS };
@@ -124,6 +130,9 @@ struct fuzz_stats {
 	uint64_t max_deferred;
 	uint64_t max_commits;
 	uint64_t epoch;
+	uint64_t oracle_checks;		/* steps the oracle checked */
+	uint64_t oracle_pending;	/* ...while a route was pending */
+	uint64_t oracle_resyncs;	/* model reset after ENOMEM/EAGAIN */
 	struct fuzz_ring ring[FUZZ_NR_RINGS];
 };
 
@@ -341,5 +350,9 @@ int fuzz_efd_create(struct fuzz_thread *t, struct fuzz_efd *slot);
 void op_fork(struct fuzz_thread *t);
 void op_fork_scm(struct fuzz_thread *t);
 void op_fork_vmm(struct fuzz_thread *t);
+
+/* oracle.c */
+pid_t oracle_start(struct fuzz_pool *pool, uint64_t seed, uint64_t deadline);
+void oracle_reap(pid_t pid);
 
 #endif /* IRQROUTE_FUZZ_H */

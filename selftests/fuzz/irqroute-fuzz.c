@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * irqroute-fuzz: a time-bounded, seeded random-sequence fuzzer of the
- * /dev/irqroute interface, run as root in the test VM (make fuzz-run,
- * scripts/run-fuzz.sh).
+ * irqroute-fuzz: a time-bounded, seeded random-sequence robustness fuzzer
+ * of the /dev/irqroute interface, run as root in the test VM (make
+ * fuzz-run, scripts/run-fuzz.sh). No vCPU runs, so no delivery to a guest
+ * is checked; the mask and pending bits are, by the oracle (oracle.c).
  *
  *   irqroute-fuzz [seconds]
  *
@@ -18,9 +19,10 @@
  * This process is the supervisor: it forks one worker per epoch, with a
  * seed derived from the run's seed and the epoch number, and waits for it
  * with a deadline. It fails if a worker hangs (its tasks' kernel stacks
- * are printed), crashes, or saw something impossible; or if the kernel
- * became tainted; or if the run never reached the deep paths. Errors of
- * the operations themselves are expected: they are only counted.
+ * are printed), crashes, or saw something impossible (the oracle's
+ * verdicts included); or if the kernel became tainted; or if the run
+ * never reached the deep paths. Errors of the operations themselves are
+ * expected: they are only counted.
  *
  * Last line: "IRQROUTE-FUZZ: PASS|FAIL seed=... seconds=... ops=... ops/s=..."
  */
@@ -279,6 +281,8 @@ static const char *check_depth(double seconds)
 	}
 	if (seconds >= 20 && !fuzz_stats->max_delivered)
 		return "GET_STATS never showed a delivered interrupt";
+	if (seconds >= 20 && !fuzz_stats->oracle_pending)
+		return "the oracle never checked a pending bit";
 	return NULL;
 }
 

@@ -154,7 +154,8 @@ static void print_ring(int out, int i)
 	if (!head)
 		return;
 	dprintf(out, "# last operations of ring %d (%s):\n", i,
-		i < FUZZ_MAX_THREADS ? "worker thread" : "children");
+		i < FUZZ_MAX_THREADS ? "worker thread" :
+		i == FUZZ_ORACLE_RING ? "oracle" : "children");
 	for (j = head > FUZZ_RING_LEN ? head - FUZZ_RING_LEN : 0; j < head;
 	     j++) {
 		struct fuzz_ring_entry *e = &r->e[j % FUZZ_RING_LEN];
@@ -222,6 +223,10 @@ void fuzz_print_summary(double seconds)
 	       (unsigned long long)fuzz_stats->max_feedback,
 	       (unsigned long long)fuzz_stats->max_deferred,
 	       (unsigned long long)fuzz_stats->max_commits);
+	printf("# pending-bit oracle: %llu steps checked, %llu with a route pending, %llu resyncs after ENOMEM/EAGAIN\n",
+	       (unsigned long long)fuzz_stats->oracle_checks,
+	       (unsigned long long)fuzz_stats->oracle_pending,
+	       (unsigned long long)fuzz_stats->oracle_resyncs);
 	printf("# total %llu operations in %.1f s: %.0f ops/s\n",
 	       (unsigned long long)total, seconds,
 	       seconds > 0 ? total / seconds : 0.0);

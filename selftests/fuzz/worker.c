@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * irqroute-fuzz: the worker process of one epoch. It is a VMM whose
- * threads share one pool of objects and pick operations at random.
+ * threads share one pool of objects and pick operations at random, and
+ * the parent of the epoch's oracle (oracle.c), which shares nothing.
  *
  * Rules that keep the fuzzer from hurting itself rather than the kernel:
  *  - no malloc() once the threads run: every buffer is mapped up front,
@@ -240,6 +241,8 @@ int worker_main(uint64_t seed, int nthreads, double seconds)
 {
 	struct fuzz_thread *t;
 	struct fuzz_pool *pool;
+	uint64_t deadline;
+	pid_t oracle;
 	int ret;
 
 	install_fault_guard();
@@ -254,12 +257,15 @@ int worker_main(uint64_t seed, int nthreads, double seconds)
 		fprintf(stderr, "fuzz: worker setup: %s\n", strerror(-ret));
 		return 3;
 	}
-	ret = fuzz_run_threads(pool, seed, nthreads, 0,
-			       fuzz_now_ns() + (uint64_t)(seconds * 1e9));
+	deadline = fuzz_now_ns() + (uint64_t)(seconds * 1e9);
+	/* Before the threads: fork() of a single-threaded process. */
+	oracle = oracle_start(pool, seed, deadline);
+	ret = fuzz_run_threads(pool, seed, nthreads, 0, deadline);
 	if (ret) {
 		fprintf(stderr, "fuzz: worker threads: %s\n", strerror(-ret));
 		return 3;
 	}
+	oracle_reap(oracle);
 	/* Half the epochs end by exit alone: release after the mm is gone. */
 	if (fuzz_thread_init(t, pool, seed ^ 0xdead, 0) == 0 && chance(t, 50))
 		pool_teardown(t);
