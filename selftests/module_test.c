@@ -10,6 +10,8 @@
  * end, whatever happened.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +157,39 @@ static void slab_report_growth(const struct slab_snapshot *a,
 	}
 }
 
+/*
+ * Shrinks every slab cache (SLUB's /sys/kernel/slab/<cache>/shrink). On
+ * Debian's kernels that changes nothing measurable (slub_debug keeps no
+ * per-CPU slabs); under the debug kernel it also takes the cache's
+ * objects out of KASAN's quarantine (kasan_cache_shrink()), where freed
+ * struct files and task_structs otherwise sit as live objects until the
+ * quarantine overflows: measured there, +3321 struct files over the 100
+ * stock rounds without it.
+ */
+static void shrink_slabs(void)
+{
+	char path[320];
+	struct dirent *d;
+	DIR *dir = opendir("/sys/kernel/slab");
+	int fd;
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink",
+			 d->d_name);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* an alias, or no such knob */
+		if (write(fd, "1", 1) != 1 && errno != EINVAL)
+			perror(path);
+		close(fd);
+	}
+	closedir(dir);
+}
+
 static void drop_caches(void)
 {
 	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
@@ -165,6 +200,7 @@ static void drop_caches(void)
 			perror("drop_caches");
 		close(fd);
 	}
+	shrink_slabs();
 }
 
 /*
