@@ -38,17 +38,19 @@
 #define MAX_NTH		20000
 /*
  * The fault sites each walk reaches under the debug kernel (Debian's
- * 6.1 source with scripts/build-debug-kernel.sh's configuration).
+ * 6.1 source with scripts/build-debug-kernel.sh's configuration), as the
+ * lowest and highest count seen: attach's varies by one between boots
+ * (83 and 84), the others did not.
  */
-#define SITES_ATTACH		84
-#define SITES_ROUTE_CREATE	13
-#define SITES_SET_MSI		9
-#define SITES_CLEAR_MSI		4
-#define SITES_COMMIT		9
-#define SITES_SET_BASE_ROUTES	14
-#define SITES_DESTROY		0
-#define SITES_CONSUME_PENDING	2
-#define SITES_MMAP		11
+#define SITES_ATTACH		83, 84
+#define SITES_ROUTE_CREATE	13, 13
+#define SITES_SET_MSI		9, 9
+#define SITES_CLEAR_MSI		4, 4
+#define SITES_COMMIT		9, 9
+#define SITES_SET_BASE_ROUTES	14, 14
+#define SITES_DESTROY		5, 5
+#define SITES_CONSUME_PENDING	2, 2
+#define SITES_MMAP		11, 11
 /* A base route: IOAPIC pin 9, outside the routes' range. */
 #define BASE_GSI	40
 /* The route's MSI (APIC ID 0) and the one set_msi moves it to (APIC 1). */
@@ -318,10 +320,10 @@ static void with_route_counted(struct __test_metadata *_metadata,
  * @check_failed verifies a failed @op left nothing behind and that @op
  * works afterwards, @check_ok verifies that an @op that returned 0 did
  * all of its job, an injected failure it absorbed included. Ends when @op
- * completes without reaching site n; the sites it reached must be
- * @expect_sites (what the debug kernel's walk found when this test was
- * written: a change means a new allocation or user copy on the path, to
- * be looked at and counted here).
+ * completes without reaching site n; the sites it reached must be in
+ * @expect_sites, "lowest, highest" (what the debug kernel's walk found
+ * when this test was written: a change means a new allocation or user
+ * copy on the path, to be looked at and counted here).
  */
 #define WALK(prepare, op, check_failed, check_ok, expect_sites)		\
 	do {								\
@@ -357,8 +359,15 @@ static void with_route_counted(struct __test_metadata *_metadata,
 		self->sites = nth - 1;					\
 		TH_LOG("%u fault sites, %u of them failed the call, %u absorbed", \
 		       self->sites, self->injected, absorbed);		\
-		EXPECT_EQ(expect_sites, self->sites);			\
+		EXPECT_TRUE(sites_in(self->sites, expect_sites))	\
+			TH_LOG("%u fault sites, expected %s", self->sites, \
+			       #expect_sites);				\
 	} while (0)
+
+static inline bool sites_in(unsigned int n, unsigned int lo, unsigned int hi)
+{
+	return n >= lo && n <= hi;
+}
 
 TEST_F(nth, attach)
 {
