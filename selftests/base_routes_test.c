@@ -48,6 +48,13 @@ FIXTURE_SETUP(base)
 
 FIXTURE_TEARDOWN(base)
 {
+	const unsigned int owned[][2] = {
+		{ 0, BASE_VEC }, { 1, BASE_VEC }, { 0, OTHER_VEC },
+		{ 1, OTHER_VEC }, { 0, VEC_A }, { 1, VEC_A },
+		{ 0, VEC_B }, { 1, VEC_B },
+	};
+
+	RT_EXPECT_EXACTLY_ONCE(&self->env, owned, 8);
 	rt_env_teardown(&self->env);
 	if (self->base_efd >= 0)
 		close(self->base_efd);

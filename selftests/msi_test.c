@@ -27,6 +27,11 @@ FIXTURE_SETUP(msi)
 
 FIXTURE_TEARDOWN(msi)
 {
+	const unsigned int owned[][2] = {
+		{ 0, VEC }, { 1, VEC }, { 0, VEC2 }, { 1, VEC2 },
+	};
+
+	RT_EXPECT_EXACTLY_ONCE(&self->env, owned, 4);
 	if (self->r)
 		irqroute_route_destroy(self->r);
 	rt_env_teardown(&self->env);

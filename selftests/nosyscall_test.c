@@ -140,6 +140,9 @@ FIXTURE_SETUP(nosyscall)
 
 FIXTURE_TEARDOWN(nosyscall)
 {
+	const unsigned int owned[][2] = { { 0, VEC } };
+
+	RT_EXPECT_EXACTLY_ONCE(&self->env, owned, 1);
 	if (self->r)
 		irqroute_route_destroy(self->r);
 	rt_env_teardown(&self->env);
