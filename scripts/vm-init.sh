@@ -236,6 +236,13 @@ run_tests() {
 		fi
 		echo "# ===== $t ====="
 		run_test_binary "$t"
+		# Trace instances of a test that died before removing them
+		# (selftests/lib/kvmtrace.c): 8 MiB of buffers each.
+		for d in /sys/kernel/tracing/instances/irqroute-[0-9]*; do
+			[ -d "$d" ] || continue
+			echo "# removing $t's leftover trace instance ${d##*/}"
+			rmdir "$d"
+		done
 	done
 	cd /
 }
