@@ -30,8 +30,15 @@ FIXTURE_SETUP(batch)
 
 FIXTURE_TEARDOWN(batch)
 {
+	unsigned int owned[2 * NR][2];
 	unsigned int i;
 
+	for (i = 0; i < NR; i++) {
+		owned[2 * i][0] = owned[2 * i + 1][0] = VCPU(i);
+		owned[2 * i][1] = VEC_A(i);
+		owned[2 * i + 1][1] = VEC_B(i);
+	}
+	RT_EXPECT_EXACTLY_ONCE(&self->env, owned, 2 * NR);
 	for (i = 0; i < NR; i++)
 		if (self->r[i])
 			irqroute_route_destroy(self->r[i]);
