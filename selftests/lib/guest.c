@@ -786,8 +786,9 @@ int guest_hold_and_check_apics(struct guest *g)
 				continue;
 			left++;
 			fprintf(stderr,
-				"guest: vCPU %u: vector %#x still %s in its local APIC at the end: accepted by KVM, never taken\n",
-				i, v, irr ? "requested (IRR)" : "in service (ISR)");
+				"guest: vCPU %u: vector %#x still %s in its local APIC at the end\n",
+				i, v, irr ? "requested (IRR): accepted by KVM, never taken" :
+				"in service (ISR): taken, never ended with an EOI");
 		}
 	}
 	return left;
