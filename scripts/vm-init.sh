@@ -213,6 +213,16 @@ dump_hang() {	# $1 = pid of the test
 	dmesg | sed -n '/irqroute-vm: sysrq-w/,$p' | sed 's/^/# /'
 }
 
+# Trace instances of a test that died before removing them
+# (selftests/lib/kvmtrace.c): 8 MiB of buffers each. $1 = the test.
+drop_trace_leftovers() {
+	for d in /sys/kernel/tracing/instances/irqroute-[0-9]*; do
+		[ -d "$d" ] || continue
+		echo "# removing $1's leftover trace instance ${d##*/}"
+		rmdir "$d"
+	done
+}
+
 # TESTS, and TESTS.faults (tests that need fault injection) on a kernel
 # that has it (/proc/thread-self/fail-nth: the debug kernel).
 test_list() {
@@ -236,13 +246,7 @@ run_tests() {
 		fi
 		echo "# ===== $t ====="
 		run_test_binary "$t"
-		# Trace instances of a test that died before removing them
-		# (selftests/lib/kvmtrace.c): 8 MiB of buffers each.
-		for d in /sys/kernel/tracing/instances/irqroute-[0-9]*; do
-			[ -d "$d" ] || continue
-			echo "# removing $t's leftover trace instance ${d##*/}"
-			rmdir "$d"
-		done
+		drop_trace_leftovers "$t"
 	done
 	cd /
 }
@@ -283,6 +287,7 @@ run_canaries() {
 		for t in $(echo "$tests" | tr , ' '); do
 			p0=$PASSED f0=$FAILED r0=$RERUNS
 			run_test_binary "$t"
+			drop_trace_leftovers "$t"
 			f=$((FAILED - f0))
 			# These results are the canary's, not the suite's.
 			PASSED=$p0 FAILED=$f0 RERUNS=$r0
