@@ -10,6 +10,7 @@
 
 #include <linux/eventfd.h>
 #include <linux/mm.h>
+#include <linux/wait.h>
 
 /* 6.8 dropped the count argument of eventfd_signal(). */
 static inline void irqroute_eventfd_signal(struct eventfd_ctx *ctx)
@@ -29,6 +30,34 @@ static inline void irqroute_vm_flags_mod(struct vm_area_struct *vma,
 	vm_flags_mod(vma, set, clear);
 #else
 	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#endif
+}
+
+/*
+ * 6.17 added add_wait_queue_priority_exclusive(): priority and exclusive,
+ * -EBUSY if a priority waiter is first. Before, the same by hand.
+ * Returns true if busy.
+ */
+static inline bool
+irqroute_add_wait_queue_priority_exclusive(struct wait_queue_head *wqh,
+					   struct wait_queue_entry *wait)
+{
+#ifdef HAVE_ADD_WAIT_QUEUE_PRIORITY_EXCLUSIVE
+	return add_wait_queue_priority_exclusive(wqh, wait) == -EBUSY;
+#else
+	struct wait_queue_entry *first;
+	unsigned long flags;
+	bool busy;
+
+	wait->flags |= WQ_FLAG_EXCLUSIVE | WQ_FLAG_PRIORITY;
+	spin_lock_irqsave(&wqh->lock, flags);
+	first = list_first_entry_or_null(&wqh->head, struct wait_queue_entry,
+					 entry);
+	busy = first && (first->flags & WQ_FLAG_PRIORITY);
+	if (!busy)
+		list_add(&wait->entry, &wqh->head);
+	spin_unlock_irqrestore(&wqh->lock, flags);
+	return busy;
 #endif
 }
 

@@ -226,26 +226,18 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
  * vfs_poll() callback: hook the gate in at the head of the trigger's wait
  * queue as an exclusive priority waiter, unless one is there already (a
  * KVM irqfd or another route on the same eventfd): each would starve the
- * other. Newer kernels enforce this in add_wait_queue_priority_exclusive();
- * doing it here gives every kernel the same behaviour.
+ * other. A priority waiter added later, such as a KVM_IRQFD the VMM makes
+ * on the trigger, queues behind the gate (__add_wait_queue() keeps
+ * priority waiters in the order they came, and from 6.17 KVM refuses with
+ * EBUSY): the gate, which stops the walk, keeps every signal.
  */
 static void irqroute_gate_queue(struct file *file, wait_queue_head_t *wqh,
 				poll_table *pt)
 {
 	struct irqroute_route *r = container_of(pt, struct irqroute_route, pt);
-	struct wait_queue_entry *first;
-	unsigned long flags;
 
-	spin_lock_irqsave(&wqh->lock, flags);
-	first = list_first_entry_or_null(&wqh->head, struct wait_queue_entry,
-					 entry);
-	if (first && (first->flags & WQ_FLAG_PRIORITY)) {
-		r->gate_busy = true;
-	} else {
-		r->wait.flags |= WQ_FLAG_EXCLUSIVE | WQ_FLAG_PRIORITY;
-		list_add(&r->wait.entry, &wqh->head);
-	}
-	spin_unlock_irqrestore(&wqh->lock, flags);
+	r->gate_busy = irqroute_add_wait_queue_priority_exclusive(wqh,
+								  &r->wait);
 }
 
 struct irqroute_wqh_finder {
@@ -265,22 +257,33 @@ static void irqroute_wqh_find(struct file *file, wait_queue_head_t *wqh,
  * @trigger: the trigger eventfd's file
  *
  * Context: process context, ir->lock held.
- * Return: 0, or -EBUSY if the eventfd already has an exclusive waiter.
+ * Return: 0, or -EBUSY if the trigger already has an exclusive waiter or
+ * the private eventfd is not fresh.
  */
 int irqroute_gate_register(struct irqroute_route *r, struct file *trigger)
 {
 	struct irqroute_wqh_finder finder = { .wqh = NULL };
 	__poll_t events;
 
+	lockdep_assert_held(&r->ir->lock);
+
 	/*
 	 * The wait queue of the private eventfd, for the direct hand-off.
 	 * It lives in the eventfd context, which the route holds.
 	 */
 	init_poll_funcptr(&finder.pt, irqroute_wqh_find);
-	vfs_poll(r->irqfd_file, &finder.pt);
+	events = vfs_poll(r->irqfd_file, &finder.pt);
 	if (WARN_ON_ONCE(!finder.wqh))
 		return -EBADFD;
 	r->irqfd_wqh = finder.wqh;
+	/*
+	 * The private eventfd must be fresh: nothing counted, nobody
+	 * waiting. A waiter would be another route's gate or KVM irqfd (the
+	 * VMM passed a trigger), and KVM's irqfd for this route would queue
+	 * ahead of that gate on kernels before 6.17.
+	 */
+	if ((events & EPOLLIN) || wq_has_sleeper(finder.wqh))
+		return -EBUSY;
 
 	init_irq_work(&r->handoff, irqroute_handoff);
 	init_waitqueue_func_entry(&r->wait, irqroute_gate_wakeup);
@@ -303,27 +306,32 @@ int irqroute_gate_register(struct irqroute_route *r, struct file *trigger)
 }
 
 /**
- * irqroute_gate_irqfd_bound - is a KVM irqfd waiting on the private eventfd?
+ * irqroute_gate_irqfd_bound - is KVM's irqfd the one waiter on the private
+ *	eventfd?
  * @r: a route whose gate is registered
  *
  * KVM_IRQFD is given the VMM's descriptor number for the private eventfd,
  * which KVM looks up again: a VMM thread that dup2()s another file onto
  * that number in between makes KVM bind something else. KVM's irqfd is
- * a priority waiter; check that the eventfd the module holds got one.
+ * a priority waiter, and the eventfd had none before (the gate checked);
+ * anything else waiting would see the direct hand-off's EPOLLIN without
+ * a count.
  *
  * Context: process context.
  */
 bool irqroute_gate_irqfd_bound(struct irqroute_route *r)
 {
+	wait_queue_head_t *wqh = r->irqfd_wqh;
 	wait_queue_entry_t *first;
 	unsigned long flags;
 	bool bound;
 
-	spin_lock_irqsave(&r->irqfd_wqh->lock, flags);
-	first = list_first_entry_or_null(&r->irqfd_wqh->head,
-					 wait_queue_entry_t, entry);
-	bound = first && (first->flags & WQ_FLAG_PRIORITY);
-	spin_unlock_irqrestore(&r->irqfd_wqh->lock, flags);
+	spin_lock_irqsave(&wqh->lock, flags);
+	first = list_first_entry_or_null(&wqh->head, wait_queue_entry_t,
+					 entry);
+	bound = first && (first->flags & WQ_FLAG_PRIORITY) &&
+		list_is_singular(&wqh->head);
+	spin_unlock_irqrestore(&wqh->lock, flags);
 	return bound;
 }
 
@@ -332,8 +340,10 @@ bool irqroute_gate_irqfd_bound(struct irqroute_route *r)
  * @r: the route
  *
  * Context: process context.
+ * Return: true if the trigger was signalled and the signal not consumed
+ * yet (the count, which this consumes).
  */
-void irqroute_gate_unregister(struct irqroute_route *r)
+bool irqroute_gate_unregister(struct irqroute_route *r)
 {
 	u64 cnt;
 
@@ -342,6 +352,7 @@ void irqroute_gate_unregister(struct irqroute_route *r)
 	clear_bit(IRQROUTE_ROUTE_MSI, &r->state);
 	/* The last hand-offs the gate may have queued. */
 	irqroute_route_quiesce(r);
+	return cnt;
 }
 
 /**
@@ -353,6 +364,8 @@ void irqroute_gate_unregister(struct irqroute_route *r)
  */
 void irqroute_route_msi_on(struct irqroute_route *r)
 {
+	lockdep_assert_held(&r->ir->lock);
+
 	set_bit(IRQROUTE_ROUTE_MSI, &r->state);
 	/* Order the MSI bit before reading mask and pending. */
 	smp_mb__after_atomic();
@@ -371,6 +384,8 @@ void irqroute_route_msi_on(struct irqroute_route *r)
  */
 void irqroute_route_msi_off(struct irqroute_route *r)
 {
+	lockdep_assert_held(&r->ir->lock);
+
 	clear_bit(IRQROUTE_ROUTE_MSI, &r->state);
 	irqroute_route_quiesce(r);
 	if (IRQROUTE_CANARY(clear_msi_drops_pending))
@@ -388,6 +403,8 @@ void irqroute_route_msi_off(struct irqroute_route *r)
  */
 void irqroute_route_unmask(struct irqroute_route *r, bool clear_mask)
 {
+	lockdep_assert_held(&r->ir->lock);
+
 	if (clear_mask)
 		clear_bit(r->index, r->ir->mask);
 	/* Order the mask bit (ours, or the VMM's) before reading the rest. */

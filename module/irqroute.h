@@ -218,6 +218,7 @@ void irqroute_table_free(struct irqroute *ir);
 int irqroute_route_create(struct irqroute *ir,
 			  struct irqroute_route_create *arg);
 int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op);
+void irqroute_route_undo_create(struct irqroute *ir, u32 index);
 void irqroute_route_free(struct irqroute_route *r);
 int irqroute_set_msi(struct irqroute *ir, struct irqroute_msi *arg);
 int irqroute_clear_msi(struct irqroute *ir, struct irqroute_route_op *op);
@@ -229,7 +230,7 @@ int irqroute_consume_pending(struct irqroute *ir,
 
 /* gate.c: the trigger's wait-queue entry and the hand-off to KVM */
 int irqroute_gate_register(struct irqroute_route *r, struct file *trigger);
-void irqroute_gate_unregister(struct irqroute_route *r);
+bool irqroute_gate_unregister(struct irqroute_route *r);
 bool irqroute_gate_irqfd_bound(struct irqroute_route *r);
 void irqroute_route_msi_on(struct irqroute_route *r);
 void irqroute_route_msi_off(struct irqroute_route *r);

@@ -131,9 +131,8 @@ static int irqroute_ioctl_consume(struct irqroute *ir, void *arg)
 static void irqroute_undo_create(struct irqroute *ir, void *arg)
 {
 	struct irqroute_route_create *c = arg;
-	struct irqroute_route_op op = { .index = c->index };
 
-	irqroute_route_destroy(ir, &op);
+	irqroute_route_undo_create(ir, c->index);
 }
 
 static void irqroute_undo_consume(struct irqroute *ir, void *arg)
@@ -171,9 +170,18 @@ struct irqroute_ioctl_op {
 	void (*undo)(struct irqroute *ir, void *arg);
 };
 
+/*
+ * One entry per ioctl, at its number. The union above must hold every
+ * struct, and the number must encode the struct's size (the first one of
+ * an extensible struct; a later, larger one needs an entry of its own).
+ */
 #define IRQROUTE_IOCTL(_name, _fn, _struct, _last, _needs, ...)	\
 	[_IOC_NR(IRQROUTE_##_name)] = {					\
-		.cmd = IRQROUTE_##_name,				\
+		.cmd = IRQROUTE_##_name +				\
+		       BUILD_BUG_ON_ZERO(sizeof(_struct) >		\
+					 sizeof(union irqroute_ioctl_buf)) + \
+		       BUILD_BUG_ON_ZERO(_IOC_SIZE(IRQROUTE_##_name) !=	\
+					 sizeof(_struct)),		\
 		.size = sizeof(_struct),				\
 		.min_size = offsetofend(_struct, _last),		\
 		.needs = _needs,					\
@@ -234,8 +242,9 @@ static int irqroute_ioctl_check(struct irqroute *ir,
 }
 
 /*
- * Matched on type, number and direction; the size in the number is
- * ignored, the struct's own size field says what userspace passed.
+ * Matched exactly, size bits included, like iommufd: a number the uapi
+ * header did not produce is ENOTTY. The struct's own size field says how
+ * much userspace passed (extensible structs, copy_struct_from_user()).
  */
 static long irqroute_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
@@ -253,7 +262,7 @@ static long irqroute_ioctl(struct file *file, unsigned int cmd,
 		return -ENOTTY;
 	nr = array_index_nospec(nr, ARRAY_SIZE(irqroute_ioctl_ops));
 	op = &irqroute_ioctl_ops[nr];
-	if (!op->fn || _IOC_DIR(cmd) != _IOC_DIR(op->cmd))
+	if (!op->fn || cmd != op->cmd)
 		return -ENOTTY;
 
 	if (get_user(usize, (u32 __user *)uarg))

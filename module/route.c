@@ -9,13 +9,15 @@
 #include <linux/nospec.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "irqroute.h"
 
-/* Look up a live route by a user-supplied index. Context: ir->lock held. */
+/* Look up a live route by a user-supplied index. */
 static struct irqroute_route *irqroute_route_get(struct irqroute *ir, u32 index)
 {
 	struct irqroute_route *r;
 
+	lockdep_assert_held(&ir->lock);
 	if (index >= ir->nr_routes)
 		return ERR_PTR(-EINVAL);
 	r = ir->routes[array_index_nospec(index, ir->nr_routes)];
@@ -60,6 +62,21 @@ static int irqroute_route_bind_irqfd(struct irqroute_route *r, int fd)
 	return irqroute_table_ioctl(ir, KVM_IRQFD, irqroute_table_irqfd_off());
 }
 
+/*
+ * Take the gate off the trigger of a route that the VMM never learnt of
+ * (its create failed) and give back what the gate took: a signal that came
+ * in meanwhile was consumed and pended, and the VMM still expects to find
+ * it on the trigger.
+ */
+static void irqroute_route_unwind(struct irqroute_route *r)
+{
+	bool counted = irqroute_gate_unregister(r);
+
+	if (test_and_clear_bit(r->index, r->ir->pending) || counted)
+		irqroute_eventfd_signal(r->trigger);
+	clear_bit(r->index, r->ir->mask);
+}
+
 /**
  * irqroute_route_create - IRQROUTE_ROUTE_CREATE
  * @ir: the attachment
@@ -76,6 +93,7 @@ int irqroute_route_create(struct irqroute *ir,
 	u32 index;
 	int ret;
 
+	lockdep_assert_held(&ir->lock);
 	if (arg->flags || memchr_inv(arg->__reserved, 0, sizeof(arg->__reserved)))
 		return -EINVAL;
 	for (index = 0; index < ir->nr_routes; index++)
@@ -130,10 +148,9 @@ int irqroute_route_create(struct irqroute *ir,
 	return 0;
 
 err_gate:
-	irqroute_gate_unregister(r);
+	irqroute_route_unwind(r);
 err_free:
 	kfree_rcu(r, rcu);
-	clear_bit(index, ir->pending);
 err_irqfd:
 	eventfd_ctx_put(irqfd);
 	fput(irqfd_file);
@@ -143,20 +160,11 @@ err_trigger:
 	return ret;
 }
 
-/**
- * irqroute_route_free - stop a route and release everything it holds
- * @r: a route no longer in ir->routes
- *
- * No callback of the route runs after this returns. Needs no KVM ioctl:
- * dropping the private eventfd makes KVM release the irqfd, and the GSI's
- * stale MSI leaves KVM's table at the next commit (nothing can signal it).
- * Context: process context.
- */
-void irqroute_route_free(struct irqroute_route *r)
+/* The rest of irqroute_route_free(), once the gate is off the trigger. */
+static void irqroute_route_release(struct irqroute_route *r)
 {
 	struct irqroute *ir = r->ir;
 
-	irqroute_gate_unregister(r);
 	if (r->committed.valid)
 		ir->dirty = true;
 	/* Its MSI leaves the table at the next commit. */
@@ -174,6 +182,21 @@ void irqroute_route_free(struct irqroute_route *r)
 	kfree_rcu(r, rcu);
 }
 
+/**
+ * irqroute_route_free - stop a route and release everything it holds
+ * @r: a route no longer in ir->routes
+ *
+ * No callback of the route runs after this returns. Needs no KVM ioctl:
+ * dropping the private eventfd makes KVM release the irqfd, and the GSI's
+ * stale MSI leaves KVM's table at the next commit (nothing can signal it).
+ * Context: process context.
+ */
+void irqroute_route_free(struct irqroute_route *r)
+{
+	irqroute_gate_unregister(r);
+	irqroute_route_release(r);
+}
+
 int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op)
 {
 	struct irqroute_route *r;
@@ -185,6 +208,21 @@ int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op)
 	ir->routes[r->index] = NULL;
 	irqroute_route_free(r);
 	return 0;
+}
+
+/*
+ * Take back a route whose index could not be copied out: as if the
+ * create had failed, the trigger keeps what it was signalled.
+ */
+void irqroute_route_undo_create(struct irqroute *ir, u32 index)
+{
+	struct irqroute_route *r = irqroute_route_get(ir, index);
+
+	if (IS_ERR(r))
+		return;
+	ir->routes[index] = NULL;
+	irqroute_route_unwind(r);
+	irqroute_route_release(r);
 }
 
 /*

@@ -47,6 +47,8 @@ void irqroute_route_set_staged(struct irqroute_route *r,
 {
 	struct irqroute *ir = r->ir;
 
+	lockdep_assert_held(&ir->lock);
+
 	r->staged = *cfg;
 	__set_bit(r->index, ir->changed);
 	if (cfg->valid)
@@ -144,6 +146,8 @@ int irqroute_commit(struct irqroute *ir, bool force)
 	u32 i;
 	int ret;
 
+	lockdep_assert_held(&ir->lock);
+
 	/* Only routes staged since the last commit can differ. */
 	for_each_set_bit(i, ir->changed, ir->nr_routes) {
 		if (changed)
@@ -206,6 +210,8 @@ int irqroute_commit_staged(struct irqroute *ir)
 	u32 i;
 	int ret;
 
+	lockdep_assert_held(&ir->lock);
+
 	ret = irqroute_commit(ir, false);
 	if (!ret)
 		return 0;
@@ -232,6 +238,8 @@ int irqroute_set_base_routes(struct irqroute *ir,
 	struct kvm_irq_routing_entry *old = ir->base, *e = NULL;
 	u32 old_nr = ir->nr_base, i, used;
 	int ret;
+
+	lockdep_assert_held(&ir->lock);
 
 	if (arg->flags || arg->__reserved)
 		return -EINVAL;

@@ -78,6 +78,8 @@ static long irqroute_kvm_ioctl(struct file *vm_file, unsigned int cmd,
 static long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
 			      unsigned long arg)
 {
+	lockdep_assert_held(&ir->lock);
+
 	return irqroute_kvm_ioctl(ir->vm_file, cmd, arg);
 }
 
@@ -246,6 +248,8 @@ int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off)
 {
 	long ret;
 
+	lockdep_assert_held(&ir->lock);
+
 	ret = irqroute_vm_ioctl(ir, cmd, ir->table_uaddr + off);
 	if (ret == -EFAULT && !irqroute_table_mapped(ir) &&
 	    !irqroute_table_map(ir))
@@ -342,6 +346,8 @@ static int irqroute_attach_vm(struct irqroute *ir, struct irqroute_attach *arg)
 int irqroute_attach(struct irqroute *ir, struct irqroute_attach *arg)
 {
 	int ret;
+
+	lockdep_assert_held(&ir->lock);
 
 	ret = irqroute_attach_check(arg);
 	if (ret)

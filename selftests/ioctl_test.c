@@ -11,13 +11,16 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -831,10 +834,12 @@ TEST_F(attached, index_not_live)
 }
 
 /*
- * The ioctl number is matched on type, number and direction, so the size
- * encoded in it does not matter: the struct's size field does.
+ * The ioctl number is matched exactly, the size bits included: the same
+ * number and direction with any other size is not an irqroute ioctl
+ * (ENOTTY, nothing done). The struct's size field, not the number, says
+ * how much was passed.
  */
-TEST_F(attached, cmd_size_ignored)
+TEST_F(attached, cmd_size_exact)
 {
 	static const unsigned int sizes[] = { 0, 1, 8, _IOC_SIZEMASK };
 	unsigned int i, j;
@@ -846,9 +851,11 @@ TEST_F(attached, cmd_size_ignored)
 						 _IOC_NR(ops[i].cmd), sizes[j]);
 			union op_arg arg;
 
+			if (cmd == ops[i].cmd)
+				continue;
 			op_fill(self, &ops[i], &arg);
 			op_expect(_metadata, self, variant, &ops[i], cmd, &arg,
-				  0);
+				  ENOTTY);
 		}
 	}
 	assert_still_works(_metadata, self, variant);
@@ -1044,6 +1051,149 @@ TEST_F(attached, create_trigger_is_kvm_irqfd)
 	kirq.flags = KVM_IRQFD_FLAG_DEASSIGN;
 	ASSERT_EQ(0, ioctl(self->vm, KVM_IRQFD, &kirq));
 	close(efd);
+	assert_still_works(_metadata, self, variant);
+}
+
+/*
+ * A private eventfd must be fresh. Another route's trigger as irqfd_fd
+ * would put KVM's irqfd for the new GSI ahead of that route's gate on
+ * kernels before 6.17 (every signal straight to KVM, past the mask); an
+ * eventfd with a count or a waiter of the VMM's is refused the same way.
+ * The masked route keeps pending its signals and nothing reaches KVM.
+ */
+TEST_F(attached, create_irqfd_not_fresh)
+{
+	int trigger, counted, polled, ep, i;
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint32_t index, result;
+	const struct {
+		const char *what;
+		int *fd;
+	} live[] = {
+		{ "R_MASKED's trigger", &self->trigger[R_MASKED] },
+		{ "R_MSI's trigger", &self->trigger[R_MSI] },
+		{ "an eventfd with a count", &counted },
+		{ "an eventfd in the VMM's epoll", &polled },
+	};
+
+	trigger = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	counted = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+	polled = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, trigger);
+	ASSERT_LE(0, counted);
+	ASSERT_LE(0, polled);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, polled, &ev));
+
+	for (i = 0; i < (int)ARRAY_SIZE(live); i++) {
+		index = UINT32_MAX;
+		EXPECT_EQ(-EBUSY, __irqroute_create_fds(self->fd, trigger,
+							*live[i].fd, &index,
+							NULL))
+			TH_LOG("irqfd_fd = %s", live[i].what);
+		if (index != UINT32_MAX) {
+			/* Accepted: route it where a bypass would show. */
+			EXPECT_EQ(0, __irqroute_set_msi(self->fd, index,
+							TEST_MSI_ADDR_LO,
+							TEST_MSI_DATA + 2, 0));
+			ASSERT_EQ(0, eventfd_signal_once(self->trigger[R_MASKED]));
+			EXPECT_EQ(0, vcpu_irr_take(self->vcpu,
+						   TEST_MSI_DATA + 2, 500))
+				TH_LOG("R_MASKED's signal went to KVM");
+			EXPECT_EQ(1, shm_test_bit(self->shm,
+						  IRQROUTE_SHM_PENDING_OFFSET,
+						  self->idx[R_MASKED]))
+				TH_LOG("R_MASKED's signal is not pending");
+			ASSERT_EQ(0, __irqroute_route_op(self->fd,
+							 IRQROUTE_ROUTE_DESTROY,
+							 index, 0, NULL));
+			ASSERT_EQ(0, __irqroute_commit(self->fd));
+			__irqroute_route_op(self->fd, IRQROUTE_CONSUME_PENDING,
+					    self->idx[R_MASKED], 0, NULL);
+			snapshot(_metadata, self, variant);
+		}
+		assert_unchanged(_metadata, self, variant);
+	}
+	/* The masked route still pends; the count was not taken either. */
+	ASSERT_EQ(0, eventfd_signal_once(self->trigger[R_MASKED]));
+	ASSERT_EQ(self->st.pended + 1,
+		  wait_stat(self->fd, pended, self->st.pended + 1));
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_CONSUME_PENDING,
+					 self->idx[R_MASKED], 0, &result));
+	ASSERT_EQ(1, result);
+	snapshot(_metadata, self, variant);
+	close(ep);
+	close(polled);
+	close(counted);
+	close(trigger);
+	assert_still_works(_metadata, self, variant);
+}
+
+/* Is the running kernel @major.@minor or newer? */
+static bool kernel_at_least(unsigned int major, unsigned int minor)
+{
+	unsigned int ma = 0, mi = 0;
+	struct utsname u;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * A KVM_IRQFD the VMM makes on gated triggers behind irqroute's back,
+ * for R_VICTIM's GSI, given an MSI of its own so that anything KVM's
+ * irqfd injects shows in vCPU 0's IRR. From 6.17 KVM refuses (EBUSY: the
+ * gate is an exclusive priority waiter). Before, KVM accepts, but its
+ * irqfd queues behind the gate, which stops the walk: it never fires, and
+ * the routes' mask, pending bit and MSI hold.
+ */
+TEST_F(attached, kvm_irqfd_on_trigger)
+{
+	const unsigned int victim_vec = TEST_MSI_DATA + 3;
+	struct kvm_irqfd kirq[2] = {
+		{ .fd = self->trigger[R_MASKED] },
+		{ .fd = self->trigger[R_MSI] },
+	};
+	uint32_t result;
+	unsigned int i;
+	int ret;
+
+	ASSERT_EQ(0, __irqroute_set_msi(self->fd, self->idx[R_VICTIM],
+					TEST_MSI_ADDR_LO, victim_vec, 0));
+	for (i = 0; i < 2; i++) {
+		kirq[i].gsi = variant->gsi_base + self->idx[R_VICTIM];
+		ret = ioctl(self->vm, KVM_IRQFD, &kirq[i]) ? -errno : 0;
+		if (kernel_at_least(6, 17)) {
+			ASSERT_EQ(-EBUSY, ret);
+		} else {
+			ASSERT_EQ(0, ret)
+				TH_LOG("KVM_IRQFD before 6.17: %s",
+				       strerror(-ret));
+		}
+	}
+
+	/* Masked: pending, nothing reached KVM. */
+	ASSERT_EQ(0, eventfd_signal_once(self->trigger[R_MASKED]));
+	ASSERT_EQ(0, vcpu_irr_take(self->vcpu, victim_vec, 500))
+		TH_LOG("KVM's irqfd took R_MASKED's signal");
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_CONSUME_PENDING,
+					 self->idx[R_MASKED], 0, &result));
+	ASSERT_EQ(1, result);
+	/* Unmasked: its own MSI, once, and not the irqfd's GSI. */
+	ASSERT_EQ(0, eventfd_signal_once(self->trigger[R_MSI]));
+	ASSERT_EQ(1, vcpu_irr_take(self->vcpu, TEST_MSI_DATA, 2000));
+	ASSERT_EQ(0, vcpu_irr_take(self->vcpu, victim_vec, 0))
+		TH_LOG("KVM's irqfd took R_MSI's signal");
+
+	for (i = 0; i < 2 && !kernel_at_least(6, 17); i++) {
+		kirq[i].flags = KVM_IRQFD_FLAG_DEASSIGN;
+		ASSERT_EQ(0, ioctl(self->vm, KVM_IRQFD, &kirq[i]));
+	}
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_CLEAR_MSI,
+					 self->idx[R_VICTIM], 0, NULL));
+	snapshot(_metadata, self, variant);
 	assert_still_works(_metadata, self, variant);
 }
 

@@ -21,6 +21,9 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -433,6 +436,122 @@ TEST_F(nth, route_create)
 		ASSERT_EQ(1, signal_lands(self, 0, MSI_VEC))
 			TH_LOG("nth %u", nth);
 	     }), SITES_ROUTE_CREATE);
+}
+
+/*
+ * A failed create gives back what its gate took. The gate is on the
+ * trigger before KVM_IRQFD binds the private eventfd; a signal in between
+ * is consumed by the gate and pended, and a failure after that must leave
+ * it on the trigger, as if no gate had been there. Another thread signals
+ * the trigger once, at a random point of each create that fails; the
+ * attachment's gate counter only tells whether the signal landed in that
+ * window (it must, at least once: else this proves nothing), the trigger's
+ * own count is what is asserted.
+ */
+struct once_signaller {
+	int efd;
+	unsigned int delay_ns;
+	pthread_barrier_t go;
+};
+
+static void *signal_once(void *arg)
+{
+	struct once_signaller *s = arg;
+	struct timespec t0, t;
+	uint64_t one = 1;
+
+	pthread_barrier_wait(&s->go);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec <
+	       s->delay_ns);
+	if (write(s->efd, &one, sizeof(one)) != sizeof(one))
+		abort();
+	return NULL;
+}
+
+static uint64_t signals_seen(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(nth) *self)
+{
+	struct irqroute_stats st;
+
+	EXPECT_EQ(0, __irqroute_get_stats(self->fd, &st));
+	return st.signals;
+}
+
+#define SIGNALLED_ATTEMPTS	3000
+#define SIGNALLED_HITS		20
+
+TEST_F_TIMEOUT(nth, route_create_signalled, 600)
+{
+	unsigned int attempt, nth = 1, failed = 0, hits = 0, span_ns;
+	struct once_signaller sig;
+	struct timespec t0, t1;
+	uint32_t first = 0;
+	pthread_t thr;
+
+	attached(_metadata, self);
+	sig.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, sig.efd);
+	/* How long a create takes: the signal lands somewhere in it. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, __irqroute_create(self->fd, sig.efd, &first));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_ROUTE_DESTROY,
+					 first, 0, NULL));
+	span_ns = (t1.tv_sec - t0.tv_sec) * 1000000000L +
+		  t1.tv_nsec - t0.tv_nsec;
+
+	for (attempt = 0; attempt < SIGNALLED_ATTEMPTS &&
+	     hits < SIGNALLED_HITS; attempt++) {
+		uint64_t before = signals_seen(_metadata, self), cnt = 0;
+		uint32_t index = 0;
+		bool hit;
+		int ret;
+
+		sig.delay_ns = random() % (span_ns + 1);
+		ASSERT_EQ(0, pthread_barrier_init(&sig.go, NULL, 2));
+		ASSERT_EQ(0, pthread_create(&thr, NULL, signal_once, &sig));
+		pthread_barrier_wait(&sig.go);
+		fail_nth_arm(nth);
+		ret = __irqroute_create(self->fd, sig.efd, &index);
+		hit = fail_nth_disarm();
+		ASSERT_EQ(0, pthread_join(thr, NULL));
+		pthread_barrier_destroy(&sig.go);
+
+		if (!ret) {
+			/* Past the last site: start the walk again. */
+			ASSERT_EQ(0, __irqroute_route_op(self->fd,
+							 IRQROUTE_ROUTE_DESTROY,
+							 index, 0, NULL));
+			nth = hit ? nth + 1 : 1;
+			eventfd_read(sig.efd, &cnt);
+			continue;
+		}
+		ASSERT_TRUE(hit && injected_errno(ret))
+			TH_LOG("nth %u: %s", nth, strerror(-ret));
+		failed++;
+		/* The signal is on the trigger, whoever saw it first. */
+		ASSERT_EQ(0, eventfd_read(sig.efd, &cnt))
+			TH_LOG("attempt %u, nth %u (%s): the signal is lost%s",
+			       attempt, nth, strerror(-ret),
+			       signals_seen(_metadata, self) != before ?
+			       " (the create's gate took it)" : "");
+		ASSERT_EQ(1, cnt);
+		if (signals_seen(_metadata, self) != before)
+			hits++;
+		/* No route is left, and the trigger is free again. */
+		ASSERT_EQ(-ENOENT, __irqroute_route_op(self->fd,
+						       IRQROUTE_MASK, 0, 0,
+						       NULL));
+		nth++;
+	}
+	TH_LOG("%u attempts, %u creates failed, %u signals taken by a gate that went away",
+	       attempt, failed, hits);
+	ASSERT_LT(0, hits)
+		TH_LOG("no signal landed between gate and failure: the test did not test");
+	close(sig.efd);
 }
 
 /*

@@ -71,14 +71,13 @@ static const struct fuzz_req {
 #define IOC_SIZE_BITS	((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT)
 #define IOC_DIR_BITS	((unsigned long)_IOC_DIRMASK << _IOC_DIRSHIFT)
 
-/* The kernel matches type, number and direction; the size is ignored. */
+/* The kernel matches the whole number, size bits included. */
 static const struct fuzz_req *req_find(unsigned long cmd)
 {
 	unsigned int i;
 
 	for (i = 0; i < NR_REQS; i++) {
-		if (((uint32_t)cmd & ~IOC_SIZE_BITS) ==
-		    (fuzz_reqs[i].cmd & ~IOC_SIZE_BITS))
+		if ((uint32_t)cmd == fuzz_reqs[i].cmd)
 			return &fuzz_reqs[i];
 	}
 	return NULL;
