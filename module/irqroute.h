@@ -163,12 +163,10 @@ struct irqroute_counters {
  *	atomic bitops only; nothing else in the page is ever read back.
  * @mask: mask bitmap inside @shm
  * @pending: pending bitmap inside @shm
- * @table: kernel address of the table buffer, where commits build the
- *	arguments of KVM's ioctls
- * @table_file: anon file owning @table; mapped read-only into the VMM at
- *	@table_uaddr, because KVM reads its arguments from user memory
- * @table_len: size of @table
- * @table_uaddr: user address of the @table_file mapping
+ * @table: where commits and creates build the arguments of KVM's
+ *	ioctls (kernel memory), copied to user memory for each call
+ * @scratch: the VMM's scratch area (IRQROUTE_ATTACH), or 0; constant once
+ *	attached
  * @stats: counters
  */
 struct irqroute {
@@ -191,16 +189,15 @@ struct irqroute {
 	unsigned long *mask;
 	unsigned long *pending;
 	void *table;
-	struct file *table_file;
-	size_t table_len;
-	unsigned long table_uaddr;
+	u64 scratch;
 	struct irqroute_counters stats;
 };
 
 /* vm.c: the KVM VM file and its ioctls */
 int irqroute_attach(struct irqroute *ir, struct irqroute_attach *arg);
 void irqroute_detach(struct irqroute *ir);
-int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off);
+int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off,
+			 size_t len);
 void *irqroute_table_irqfd(struct irqroute *ir);
 size_t irqroute_table_irqfd_off(void);
 

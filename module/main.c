@@ -194,7 +194,7 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 		       struct irqroute_info, __reserved,
 		       IRQROUTE_NEEDS_NOTHING),
 	IRQROUTE_IOCTL(ATTACH, irqroute_ioctl_attach,
-		       struct irqroute_attach, __reserved,
+		       struct irqroute_attach, scratch,
 		       IRQROUTE_NEEDS_NOTHING),
 	IRQROUTE_IOCTL(SET_BASE_ROUTES, irqroute_ioctl_base_routes,
 		       struct irqroute_base_routes, entries,

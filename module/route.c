@@ -59,7 +59,8 @@ static int irqroute_route_bind_irqfd(struct irqroute_route *r, int fd)
 	struct kvm_irqfd *irqfd = irqroute_table_irqfd(ir);
 
 	*irqfd = (struct kvm_irqfd){ .fd = fd, .gsi = r->gsi };
-	return irqroute_table_ioctl(ir, KVM_IRQFD, irqroute_table_irqfd_off());
+	return irqroute_table_ioctl(ir, KVM_IRQFD, irqroute_table_irqfd_off(),
+				    sizeof(*irqfd));
 }
 
 /*

@@ -41,6 +41,25 @@ void irqroute_shm_free(struct irqroute *ir)
 }
 
 /*
+ * Faults of the shared page: the first access, and any after the VMM
+ * zapped it (MADV_DONTNEED). The page is the module's and keeps its
+ * contents; the mapping holds the file, so ir->shm outlives it.
+ */
+static vm_fault_t irqroute_shm_fault(struct vm_fault *vmf)
+{
+	struct irqroute *ir = vmf->vma->vm_file->private_data;
+	struct page *page = virt_to_page(ir->shm);
+
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct irqroute_shm_vm_ops = {
+	.fault = irqroute_shm_fault,
+};
+
+/*
  * mmap() of the device file. Called with mmap_lock held, so it must not
  * take ir->lock (the ioctls take mmap_lock under it).
  */
@@ -60,10 +79,14 @@ int irqroute_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 
 	/*
-	 * A forked child has no business with the parent's routes, and
-	 * nothing in the page is code.
+	 * Only the VMM's own threads reach the page. VM_DONTCOPY keeps it
+	 * from a forked child, and VM_IO keeps it that way (madvise refuses
+	 * MADV_DOFORK on VM_IO) and refuses get_user_pages(): no O_DIRECT,
+	 * io_uring buffer, process_vm_writev() or /proc/pid/mem write can
+	 * pin or reach it. Nothing in the page is code.
 	 */
-	irqroute_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTCOPY | VM_DONTDUMP,
-			      VM_MAYEXEC);
-	return vm_insert_page(vma, vma->vm_start, virt_to_page(ir->shm));
+	irqroute_vm_flags_mod(vma, VM_IO | VM_DONTEXPAND | VM_DONTCOPY |
+			      VM_DONTDUMP, VM_MAYEXEC);
+	vma->vm_ops = &irqroute_shm_vm_ops;
+	return 0;
 }

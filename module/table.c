@@ -129,6 +129,14 @@ static int irqroute_table_build(struct irqroute *ir)
 	return 0;
 }
 
+/* Bytes of the built table: the header and its entries. */
+static size_t irqroute_table_size(struct irqroute *ir)
+{
+	struct kvm_irq_routing *t = ir->table;
+
+	return struct_size(t, entries, t->nr);
+}
+
 /**
  * irqroute_commit - send the staged table to KVM if anything changed
  * @ir: the attachment
@@ -168,7 +176,8 @@ int irqroute_commit(struct irqroute *ir, bool force)
 
 	ret = irqroute_table_build(ir);
 	if (!ret)
-		ret = irqroute_table_ioctl(ir, KVM_SET_GSI_ROUTING, 0);
+		ret = irqroute_table_ioctl(ir, KVM_SET_GSI_ROUTING, 0,
+					   irqroute_table_size(ir));
 	if (IRQROUTE_CANARY(commit_error_ignored))
 		ret = 0;
 

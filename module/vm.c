@@ -20,7 +20,7 @@
 #include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/vmalloc.h>
+#include <linux/uaccess.h>
 
 #include "compat.h"
 #include "irqroute.h"
@@ -34,7 +34,7 @@ static DEFINE_MUTEX(irqroute_vms_lock);
 	(sizeof(struct kvm_irq_routing) +				\
 	 IRQROUTE_MAX_ROUTES * sizeof(struct kvm_irq_routing_entry))
 #define IRQROUTE_TABLE_LEN						\
-	PAGE_ALIGN(IRQROUTE_TABLE_IRQFD_OFF + sizeof(struct kvm_irqfd))
+	(IRQROUTE_TABLE_IRQFD_OFF + sizeof(struct kvm_irqfd))
 
 /*
  * Is this a KVM VM file? file_is_kvm() is exported only to kvm-amd and
@@ -84,177 +84,54 @@ static long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
 }
 
 /*
- * The table buffer: zeroed pages charged to the VMM's memory cgroup, one
- * kernel mapping for the module to write, and the same pages mapped
- * read-only into the VMM for KVM to read.
+ * The arguments of the module's KVM ioctls are built in ir->table, kernel
+ * memory the VMM cannot see, and copied to user memory right before each
+ * ioctl: to the VMM's scratch area, or to an anonymous mapping made for
+ * the one call. Nothing of the module stays mapped in the VMM.
  */
-struct irqroute_table_buf {
-	void *vaddr;
-	unsigned int nr_pages;
-	struct page *pages[];
-};
-
-static void irqroute_table_buf_free(struct irqroute_table_buf *tb)
+static long irqroute_kvm_ioctl_copy(struct irqroute *ir, unsigned int cmd,
+				    size_t off, size_t len)
 {
-	unsigned int i;
+	unsigned long uaddr, map_len;
+	long ret;
 
-	if (tb->vaddr)
-		vunmap(tb->vaddr);
-	for (i = 0; i < tb->nr_pages; i++)
-		if (tb->pages[i])
-			__free_page(tb->pages[i]);
-	kfree(tb);
-}
-
-static struct irqroute_table_buf *irqroute_table_buf_alloc(size_t len)
-{
-	unsigned int i, nr = DIV_ROUND_UP(len, PAGE_SIZE);
-	struct irqroute_table_buf *tb;
-
-	tb = kzalloc(struct_size(tb, pages, nr), GFP_KERNEL_ACCOUNT);
-	if (!tb)
-		return NULL;
-	tb->nr_pages = nr;
-	for (i = 0; i < nr; i++) {
-		tb->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-		if (!tb->pages[i])
-			goto err;
+	if (ir->scratch) {
+		uaddr = ir->scratch + off;
+		if (copy_to_user((void __user *)uaddr, ir->table + off, len))
+			return -EFAULT;
+		return irqroute_vm_ioctl(ir, cmd, uaddr);
 	}
-	tb->vaddr = vmap(tb->pages, nr, VM_MAP, PAGE_KERNEL);
-	if (!tb->vaddr)
-		goto err;
-	return tb;
-err:
-	irqroute_table_buf_free(tb);
-	return NULL;
-}
-
-static int irqroute_table_mmap(struct file *file, struct vm_area_struct *vma)
-{
-	struct irqroute_table_buf *tb = file->private_data;
-	unsigned long nr = tb->nr_pages;
-
-	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != IRQROUTE_TABLE_LEN ||
-	    (vma->vm_flags & VM_WRITE))
-		return -EINVAL;
-	/* KVM reads it; nobody writes through it, a child does not get it. */
-	irqroute_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTCOPY | VM_DONTDUMP,
-			      VM_MAYWRITE | VM_MAYEXEC);
-	return vm_insert_pages(vma, vma->vm_start, tb->pages, &nr);
-}
-
-/* The buffer lives as long as its file: the mapping may outlive detach. */
-static int irqroute_table_release(struct inode *inode, struct file *file)
-{
-	irqroute_table_buf_free(file->private_data);
-	return 0;
-}
-
-static const struct file_operations irqroute_table_fops = {
-	.owner = THIS_MODULE,
-	.mmap = irqroute_table_mmap,
-	.release = irqroute_table_release,
-};
-
-static int irqroute_table_map(struct irqroute *ir)
-{
-	unsigned long addr;
-
-	addr = vm_mmap(ir->table_file, 0, ir->table_len, PROT_READ, MAP_SHARED,
-		       0);
-	if (IS_ERR_VALUE(addr))
-		return (int)addr;
-	ir->table_uaddr = addr;
-	return 0;
-}
-
-static int irqroute_table_buf_create(struct irqroute *ir)
-{
-	struct irqroute_table_buf *tb;
-	struct file *file;
-	int ret;
-
-	BUILD_BUG_ON(IRQROUTE_TABLE_LEN % PAGE_SIZE);
-	ir->table_len = IRQROUTE_TABLE_LEN;
-	tb = irqroute_table_buf_alloc(ir->table_len);
-	if (!tb)
-		return -ENOMEM;
-	file = anon_inode_getfile("[irqroute-table]", &irqroute_table_fops,
-				  tb, O_RDONLY);
-	if (IS_ERR(file)) {
-		irqroute_table_buf_free(tb);
-		return PTR_ERR(file);
-	}
-	ir->table = tb->vaddr;
-	ir->table_file = file;
-
-	ret = irqroute_table_map(ir);
-	if (ret) {
-		fput(file);
-		ir->table_file = NULL;
-		ir->table = NULL;
-	}
+	map_len = PAGE_ALIGN(len);
+	uaddr = vm_mmap(NULL, 0, map_len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(uaddr))
+		return (long)uaddr;
+	ret = -EFAULT;
+	if (!copy_to_user((void __user *)uaddr, ir->table + off, len))
+		ret = irqroute_vm_ioctl(ir, cmd, uaddr);
+	vm_munmap(uaddr, map_len);
 	return ret;
-}
-
-/*
- * True if the VMM (current->mm) still has the mapping the module made: the
- * buffer's file, at the recorded address, exactly as long as the buffer.
- * A mapping the VMM moved, shrank or split is the VMM's business.
- */
-static bool irqroute_table_mapped(struct irqroute *ir)
-{
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	bool ours;
-
-	if (!mm || mm != ir->mm)
-		return false;
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, ir->table_uaddr);
-	ours = vma && vma->vm_file == ir->table_file &&
-	       vma->vm_start == ir->table_uaddr &&
-	       vma->vm_end == ir->table_uaddr + ir->table_len;
-	mmap_read_unlock(mm);
-	return ours;
-}
-
-/*
- * Unmap the buffer from the VMM if this is the VMM closing the file and the
- * mapping is still the one the module made. At process exit the mm is
- * already gone (current->mm is NULL) and so is the mapping.
- */
-static void irqroute_table_buf_destroy(struct irqroute *ir)
-{
-	if (irqroute_table_mapped(ir))
-		vm_munmap(ir->table_uaddr, ir->table_len);
-	fput(ir->table_file);
-	ir->table_file = NULL;
-	ir->table = NULL;
 }
 
 /**
- * irqroute_table_ioctl - run a KVM ioctl whose argument is in the table buffer
+ * irqroute_table_ioctl - run a KVM ioctl whose argument is in ir->table
  * @ir: the attachment
  * @cmd: KVM_SET_GSI_ROUTING or KVM_IRQFD
- * @off: offset of the argument in the buffer
+ * @off: offset of the argument in ir->table
+ * @len: its length
  *
- * If the VMM unmapped the buffer, KVM fails with EFAULT: map it again once.
- * An EFAULT with the mapping still in place is KVM's own answer: a second
- * mapping would only be left behind in the VMM.
+ * Return: KVM's answer, or -EFAULT if the scratch area is not writable
+ * (the VMM unmapped or protected it; nothing was sent to KVM).
  * Context: ir->lock held, current->mm == ir->mm.
  */
-int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off)
+int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off,
+			 size_t len)
 {
-	long ret;
-
 	lockdep_assert_held(&ir->lock);
 
-	ret = irqroute_vm_ioctl(ir, cmd, ir->table_uaddr + off);
-	if (ret == -EFAULT && !irqroute_table_mapped(ir) &&
-	    !irqroute_table_map(ir))
-		ret = irqroute_vm_ioctl(ir, cmd, ir->table_uaddr + off);
-	return ret;
+	if (WARN_ON_ONCE(off + len > IRQROUTE_SCRATCH_SIZE))
+		return -EOVERFLOW;
+	return irqroute_kvm_ioctl_copy(ir, cmd, off, len);
 }
 
 void *irqroute_table_irqfd(struct irqroute *ir)
@@ -265,6 +142,24 @@ void *irqroute_table_irqfd(struct irqroute *ir)
 size_t irqroute_table_irqfd_off(void)
 {
 	return IRQROUTE_TABLE_IRQFD_OFF;
+}
+
+/*
+ * The scratch area must be the VMM's writable memory; writing it now
+ * finds out (and faults it in) before anything is attached.
+ */
+static int irqroute_scratch_check(u64 scratch)
+{
+	void __user *p = u64_to_user_ptr(scratch);
+
+	if (!scratch)
+		return 0;
+	if (scratch % sizeof(u64))
+		return -EINVAL;
+	if (!access_ok(p, IRQROUTE_SCRATCH_SIZE) ||
+	    clear_user(p, IRQROUTE_SCRATCH_SIZE))
+		return -EFAULT;
+	return 0;
 }
 
 static int irqroute_vms_add(struct irqroute *ir)
@@ -294,10 +189,14 @@ static void irqroute_vms_del(struct irqroute *ir)
 
 static int irqroute_attach_check(struct irqroute_attach *arg)
 {
+	int ret;
+
+	BUILD_BUG_ON(IRQROUTE_TABLE_LEN > IRQROUTE_SCRATCH_SIZE);
 	if (arg->flags & ~IRQROUTE_ATTACH_F_VALID)
 		return -EINVAL;
-	if (memchr_inv(arg->__reserved, 0, sizeof(arg->__reserved)))
-		return -EINVAL;
+	ret = irqroute_scratch_check(arg->scratch);
+	if (ret)
+		return ret;
 	if (!arg->nr_routes || arg->nr_routes > IRQROUTE_MAX_ROUTES ||
 	    arg->gsi_base > IRQROUTE_MAX_ROUTES - arg->nr_routes)
 		return -EINVAL;
@@ -376,9 +275,10 @@ int irqroute_attach(struct irqroute *ir, struct irqroute_attach *arg)
 	ret = irqroute_shm_init(ir);
 	if (ret)
 		goto err_routes;
-	ret = irqroute_table_buf_create(ir);
-	if (ret)
+	ir->table = kvzalloc(IRQROUTE_TABLE_LEN, GFP_KERNEL_ACCOUNT);
+	if (!ir->table)
 		goto err_shm;
+	ir->scratch = arg->scratch;
 	ret = irqroute_table_init(ir);
 	if (ret)
 		goto err_table_buf;
@@ -395,7 +295,8 @@ int irqroute_attach(struct irqroute *ir, struct irqroute_attach *arg)
 err_table:
 	irqroute_table_free(ir);
 err_table_buf:
-	irqroute_table_buf_destroy(ir);
+	kvfree(ir->table);
+	ir->table = NULL;
 err_shm:
 	irqroute_shm_free(ir);
 err_routes:
@@ -433,7 +334,8 @@ void irqroute_detach(struct irqroute *ir)
 		ir->routes[i] = NULL;
 	}
 	irqroute_table_free(ir);
-	irqroute_table_buf_destroy(ir);
+	kvfree(ir->table);
+	ir->table = NULL;
 	irqroute_shm_free(ir);
 	kvfree(ir->routes);
 	mmdrop(ir->mm);

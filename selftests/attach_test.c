@@ -705,29 +705,6 @@ TEST_F(unattached, x86_default_routes)
 	close(vm2);
 }
 
-TEST_F(unattached, reserved_nonzero)
-{
-	static const uint32_t values[] = { 1, 0x80000000u, UINT32_MAX };
-	struct irqroute_attach a;
-	unsigned int i, j;
-
-	for (i = 0; i < ARRAY_SIZE(a.__reserved); i++) {
-		for (j = 0; j < ARRAY_SIZE(values); j++) {
-			memset(&a, 0, sizeof(a));
-			a.size = sizeof(a);
-			a.vm_fd = self->vm;
-			a.gsi_base = GSI_BASE;
-			a.nr_routes = NR_ROUTES;
-			a.__reserved[i] = values[j];
-			EXPECT_EQ(-EINVAL, __irqroute_ioctl(self->fd,
-							    IRQROUTE_ATTACH,
-							    &a))
-				TH_LOG("__reserved[%u] = %#x", i, values[j]);
-		}
-	}
-	assert_attach_works(_metadata, self->fd, self->vm);
-}
-
 /* shm_size is an output: whatever the caller leaves there is ignored. */
 TEST_F(unattached, shm_size_is_output)
 {

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,50 +163,6 @@ TEST_F(shm, map_exec)
 	ASSERT_EQ(-1, mprotect(p, self->shm_size, PROT_READ | PROT_EXEC));
 	ASSERT_EQ(EACCES, errno);
 	munmap(p, self->shm_size);
-}
-
-/* The [irqroute-table] mapping of this process, from /proc/self/maps. */
-static bool table_mapping(unsigned long *start, unsigned long *end)
-{
-	char line[512];
-	bool found = false;
-	FILE *f = fopen("/proc/self/maps", "re");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "[irqroute-table]") &&
-			sscanf(line, "%lx-%lx", start, end) == 2;
-	fclose(f);
-	return found;
-}
-
-/*
- * The module's table buffer is mapped read-only into the VMM (KVM reads
- * its ioctl arguments from there). The VMM cannot make it writable, nor
- * write it with FOLL_FORCE through /proc/self/mem.
- */
-TEST_F(shm, table_mapping_read_only)
-{
-	unsigned long start, end;
-	uint32_t word = 0x5a5a5a5a, before;
-	int mem;
-
-	ASSERT_TRUE(table_mapping(&start, &end));
-	ASSERT_LT(start, end);
-	before = *(volatile uint32_t *)start;
-	errno = 0;
-	ASSERT_EQ(-1, mprotect((void *)start, end - start,
-			       PROT_READ | PROT_WRITE));
-	ASSERT_EQ(EACCES, errno);
-
-	mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, mem);
-	errno = 0;
-	ASSERT_EQ(-1, pwrite(mem, &word, sizeof(word), start));
-	EXPECT_TRUE(errno == EFAULT || errno == EIO) TH_LOG("errno %d", errno);
-	close(mem);
-	ASSERT_EQ(before, *(volatile uint32_t *)start);
 }
 
 /* VM_DONTEXPAND: the mapping cannot be grown past the page. */
@@ -448,6 +405,122 @@ TEST_F(shm, not_inherited)
 	ASSERT_EQ(SIGSEGV, WTERMSIG(status));
 	ASSERT_EQ(IRQROUTE_SHM_MAGIC, h->magic);
 	munmap((void *)h, self->shm_size);
+}
+
+/*
+ * MADV_DOFORK cannot undo VM_DONTCOPY (the page is VM_IO): a forked
+ * child gets no mapping of the parent's page through a second mapping
+ * made inheritable either, and its atomic OR on the mask word is a
+ * SIGSEGV, not a masked route in the parent's VM.
+ */
+TEST_F(shm, dofork_refused)
+{
+	volatile uint64_t *mask;
+	uint8_t *p, *q;
+	uint64_t before;
+	int status;
+	pid_t pid;
+
+	p = irqroute_shm_map(self->fd, self->shm_size, MAP_SHARED, 0);
+	q = irqroute_shm_map(self->fd, self->shm_size, MAP_SHARED, 0);
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, q);
+	errno = 0;
+	EXPECT_EQ(-1, madvise(p, self->shm_size, MADV_DOFORK));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, madvise(q, self->shm_size, MADV_DOFORK));
+	EXPECT_EQ(EINVAL, errno);
+
+	mask = (volatile uint64_t *)(q + IRQROUTE_SHM_MASK_OFFSET);
+	before = *mask;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		__atomic_fetch_or(mask, 1, __ATOMIC_SEQ_CST);
+		_exit(11);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV)
+		TH_LOG("the child wrote the parent's mask word (status %#x)",
+		       status);
+	ASSERT_EQ(before, *mask);
+	munmap(q, self->shm_size);
+	munmap(p, self->shm_size);
+}
+
+/*
+ * No get_user_pages() on the page (VM_IO): process_vm_writev() and
+ * /proc/self/mem, which a debugger or another process with ptrace
+ * rights would use, and anything that pins user memory (O_DIRECT,
+ * io_uring fixed buffers) fail; the page is unchanged.
+ */
+TEST_F(shm, no_gup)
+{
+	uint64_t word = ~0ull, before;
+	struct iovec local = { &word, sizeof(word) }, remote;
+	uint8_t *p;
+	int mem;
+
+	p = irqroute_shm_map(self->fd, self->shm_size, MAP_SHARED, 0);
+	ASSERT_NE(NULL, p);
+	before = *(volatile uint64_t *)(p + IRQROUTE_SHM_MASK_OFFSET);
+	remote.iov_base = p + IRQROUTE_SHM_MASK_OFFSET;
+	remote.iov_len = sizeof(word);
+	errno = 0;
+	EXPECT_EQ(-1, process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
+	EXPECT_EQ(EFAULT, errno);
+
+	mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, mem);
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(mem, &word, sizeof(word),
+			     (uintptr_t)p + IRQROUTE_SHM_MASK_OFFSET));
+	EXPECT_TRUE(errno == EFAULT || errno == EIO) TH_LOG("errno %d", errno);
+	close(mem);
+	ASSERT_EQ(before, *(volatile uint64_t *)(p + IRQROUTE_SHM_MASK_OFFSET));
+	munmap(p, self->shm_size);
+}
+
+/*
+ * MADV_DONTNEED zaps the page from the mapping, not from the module: the
+ * next access faults the same page back in, bits and header intact, and
+ * the mask bit written through it still masks.
+ */
+TEST_F(shm, dontneed_refaults)
+{
+	struct irqroute_shm_header *h;
+	uint32_t index = 0, result;
+	int trigger;
+
+	h = irqroute_shm_map(self->fd, self->shm_size, MAP_SHARED, 0);
+	ASSERT_NE(NULL, h);
+	trigger = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, trigger);
+	ASSERT_EQ(0, __irqroute_create(self->fd, trigger, &index));
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_MASK, index, 0,
+					 NULL));
+	ASSERT_EQ(0, madvise(h, self->shm_size, MADV_DONTNEED));
+	ASSERT_EQ(IRQROUTE_SHM_MAGIC, h->magic);
+	ASSERT_EQ(1, shm_test_bit(h, IRQROUTE_SHM_MASK_OFFSET, index));
+
+	/* Written through the page after the zap: seen by the module. */
+	ASSERT_EQ(0, madvise(h, self->shm_size, MADV_DONTNEED));
+	__atomic_fetch_and((uint64_t *)((uint8_t *)h +
+					IRQROUTE_SHM_MASK_OFFSET) + index / 64,
+			   ~(1ull << (index % 64)), __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_MASK, index, 0,
+					 NULL));
+	ASSERT_EQ(0, madvise(h, self->shm_size, MADV_DONTNEED));
+	ASSERT_EQ(1, shm_test_bit(h, IRQROUTE_SHM_MASK_OFFSET, index));
+	ASSERT_EQ(0, eventfd_signal_once(trigger));
+	ASSERT_EQ(1, shm_test_bit(h, IRQROUTE_SHM_PENDING_OFFSET, index));
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_CONSUME_PENDING,
+					 index, 0, &result));
+	ASSERT_EQ(1, result);
+	ASSERT_EQ(0, shm_test_bit(h, IRQROUTE_SHM_PENDING_OFFSET, index));
+	munmap(h, self->shm_size);
+	close(trigger);
 }
 
 TEST_HARNESS_MAIN

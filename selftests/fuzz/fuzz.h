@@ -45,12 +45,13 @@
 /*
  * The arena: a reserved range where every MAP_FIXED of the fuzzer goes,
  * so that it can never unmap its own memory. One slot of pages per shared
- * page mapping, then room for moving a table buffer mapping (49 pages).
+ * page mapping, then one scratch area (IRQROUTE_ATTACH's scratch) per
+ * irqroute slot, then a spare one that a moved scratch area goes to.
  */
 #define FUZZ_SHM_SLOT_PAGES	4
-#define FUZZ_TABLE_AREA_PAGES	64
+#define FUZZ_SCRATCH_PAGES	(IRQROUTE_SCRATCH_SIZE / 4096)
 #define FUZZ_ARENA_PAGES	(FUZZ_NR_SHM * FUZZ_SHM_SLOT_PAGES + \
-				 FUZZ_TABLE_AREA_PAGES)
+				 (FUZZ_NR_IRQ + 1) * FUZZ_SCRATCH_PAGES)
 
 /* errno histogram buckets: 0 is success, the last one "errno >= that". */
 #define FUZZ_NR_ERRNO		134
@@ -77,7 +78,7 @@
 	X(SHM_VMA, 12)				\
 	X(SHM_GARBAGE, 20)			\
 	X(SHM_PROTO, 60)			\
-	X(TABLE_GAME, 4)			\
+	X(SCRATCH_GAME, 4)			\
 	X(EFD_NEW, 20)				\
 	X(EFD_SIGNAL, 150)			\
 	X(EFD_READ, 15)				\
@@ -198,7 +199,7 @@ struct fuzz_pool {
 	int depth;		/* 0: the worker, 1: a forked child */
 	uint64_t deadline;	/* CLOCK_MONOTONIC ns */
 	int start;		/* threads wait for it */
-	int table_lock;		/* one table game at a time */
+	int scratch_lock;	/* one scratch game at a time */
 };
 
 /* One thread's state. Its buffers are its own. */
@@ -329,7 +330,8 @@ void op_mmap(struct fuzz_thread *t);
 void op_shm_vma(struct fuzz_thread *t);
 void op_shm_garbage(struct fuzz_thread *t);
 void op_shm_proto(struct fuzz_thread *t);
-void op_table_game(struct fuzz_thread *t);
+void op_scratch_game(struct fuzz_thread *t);
+uint8_t *scratch_addr(struct fuzz_pool *pool, int i);
 int fuzz_map_shm(struct fuzz_thread *t, struct fuzz_irq *slot, int shm);
 uint8_t *shm_addr(struct fuzz_pool *pool, int shm);
 int arena_reserve(struct fuzz_pool *pool);

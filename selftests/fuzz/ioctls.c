@@ -91,21 +91,27 @@ static bool attach_invalid(const struct irqroute_attach *a)
 {
 	bool x86 = a->flags & IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES;
 
-	return (a->flags & ~IRQROUTE_ATTACH_F_VALID) || a->__reserved[0] ||
-	       a->__reserved[1] || !a->nr_routes ||
+	return (a->flags & ~IRQROUTE_ATTACH_F_VALID) || (a->scratch & 7) ||
+	       a->scratch >= 1ull << 47 || !a->nr_routes ||
 	       a->nr_routes > IRQROUTE_MAX_ROUTES ||
 	       a->gsi_base > IRQROUTE_MAX_ROUTES - a->nr_routes ||
 	       (x86 && (a->gsi_base < 24 || a->nr_routes > 4056));
 }
 
-/* Mostly small ranges (ENOSPC and index reuse come quickly), some huge. */
+/*
+ * Mostly small ranges (ENOSPC and index reuse come quickly), some huge.
+ * Mostly the slot's own scratch area (in whatever state the scratch game
+ * left it: EFAULT is fine), sometimes none.
+ */
 static void build_attach(struct fuzz_thread *t, struct irqroute_attach *a,
-			 int vm_fd, bool valid)
+			 int vm_fd, int slot, bool valid)
 {
 	uint32_t r = rnd_below(t, 100), max;
 
 	memset(a, 0, sizeof(*a));
 	a->vm_fd = vm_fd;
+	if (slot >= 0 && chance(t, 75))
+		a->scratch = (uintptr_t)scratch_addr(t->pool, slot);
 	a->flags = chance(t, 70) ? IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES : 0;
 	a->gsi_base = a->flags ? 24 + rnd_below(t, 40) : rnd_below(t, 64);
 	max = IRQROUTE_MAX_ROUTES - a->gsi_base;
@@ -132,8 +138,9 @@ static void build_attach(struct fuzz_thread *t, struct irqroute_attach *a,
 	case 3:
 		a->flags = pick_flags(t, IRQROUTE_ATTACH_F_VALID);
 		break;
-	case 4:
-		a->__reserved[rnd_below(t, 2)] = pick_reserved(t) | 1;
+	case 4:	/* unaligned, or not user memory */
+		a->scratch = chance(t, 50) ? a->scratch | (1 + rnd_below(t, 7)) :
+			     rnd(t) | 1ull << 63;
 		break;
 	default:
 		a->shm_size = rnd(t);	/* output only */
@@ -152,7 +159,8 @@ static int do_attach(struct fuzz_thread *t, struct fuzz_irq_snap *s,
 	uint32_t base, nr;
 	int ret;
 
-	build_attach(t, a, vm_fd, clean || chance(t, 85));
+	build_attach(t, a, vm_fd, s->slot ? (int)(s->slot - t->pool->irq) : -1,
+		     clean || chance(t, 85));
 	base = a->gsi_base;
 	nr = a->nr_routes;
 	c.bad_input = attach_invalid(a);

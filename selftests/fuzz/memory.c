@@ -4,11 +4,10 @@
  * length, protection, flags and offset; munmap, mremap, mprotect and
  * madvise of its mappings; garbage written into it (the kernel must never
  * trust the page); the mask/unmask/consume protocol on it from several
- * threads; and games with the module's read-only table buffer mapping,
- * which the module itself uses as the argument of KVM's ioctls.
+ * threads; and games with the scratch areas the VMM hands to
+ * IRQROUTE_ATTACH, where the module writes the arguments of KVM's ioctls.
  *
- * The fuzzer's own MAP_FIXED/munmap/mremap stay inside the arena; the one
- * exception is the [irqroute-table] mappings, found in /proc/self/maps.
+ * The fuzzer's own MAP_FIXED/munmap/mremap stay inside the arena.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,21 +24,16 @@
 #define TABLE_IRQFD_OFF	(sizeof(struct kvm_irq_routing) + \
 			 IRQROUTE_MAX_ROUTES * sizeof(struct kvm_irq_routing_entry))
 
-static size_t table_len(void)
-{
-	size_t len = TABLE_IRQFD_OFF + sizeof(struct kvm_irqfd);
-
-	return (len + fuzz_page_size - 1) & ~(fuzz_page_size - 1);
-}
-
 uint8_t *shm_addr(struct fuzz_pool *pool, int shm)
 {
 	return pool->arena + (size_t)shm * FUZZ_SHM_SLOT_PAGES * fuzz_page_size;
 }
 
-static uint8_t *table_area(struct fuzz_pool *pool)
+/* Slot @i's scratch area; FUZZ_NR_IRQ is the spare one. */
+uint8_t *scratch_addr(struct fuzz_pool *pool, int i)
 {
-	return shm_addr(pool, FUZZ_NR_SHM);
+	return shm_addr(pool, FUZZ_NR_SHM) +
+	       (size_t)i * FUZZ_SCRATCH_PAGES * fuzz_page_size;
 }
 
 static uint8_t *arena_end(struct fuzz_pool *pool)
@@ -62,6 +56,13 @@ int arena_reserve(struct fuzz_pool *pool)
 	pool->arena = p;
 	for (i = 0; i < FUZZ_NR_SHM; i++)
 		pool->shm[i].mapped = 0;
+	for (i = 0; i < FUZZ_NR_IRQ; i++) {
+		p = mmap(scratch_addr(pool, i), IRQROUTE_SCRATCH_SIZE,
+			 PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -80,20 +81,23 @@ struct maps_range {
 };
 
 /*
- * Read /proc/self/maps; check what can never be true of the module's
- * mappings, whatever any thread did to them; return the table buffer
- * mappings. Each line is consistent even while other threads remap.
+ * Read /proc/self/maps and check what can never be true of the module's
+ * mappings, whatever any thread did to them: the shared page is one
+ * shared, non-executable page at offset 0, and no anon-inode file of the
+ * module's ("[irqroute-...]") is mapped (its KVM arguments go to the
+ * scratch area or to anonymous memory mapped for one call). Each line is consistent even while other threads
+ * remap.
  */
-static int read_maps(struct fuzz_thread *t, struct maps_range *tables, int max)
+static void check_maps(struct fuzz_thread *t)
 {
-	size_t got = 0, tlen = table_len();
+	size_t got = 0;
 	char *line, *next;
 	ssize_t n;
-	int fd, nr = 0;
+	int fd;
 
 	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return;
 	while (got < t->maps_len - 1 &&
 	       (n = read(fd, t->maps + got, t->maps_len - 1 - got)) > 0)
 		got += n;
@@ -115,26 +119,10 @@ static int read_maps(struct fuzz_thread *t, struct maps_range *tables, int max)
 		    (end - start != (unsigned long)fuzz_page_size || off ||
 		     perms[2] == 'x' || perms[3] != 's'))
 			fuzz_impossible(t, "shared page mapping %s", line);
-		if (!strstr(line + pos, "[irqroute-table]"))
-			continue;
-		if (perms[1] == 'w' || perms[3] != 's' ||
-		    off + (end - start) > tlen)
-			fuzz_impossible(t, "table buffer mapping %s", line);
-		if (nr < max) {
-			tables[nr].start = (uint8_t *)start;
-			tables[nr].len = end - start;
-			tables[nr].off = off;
-			nr++;
-		}
+		if (strstr(line + pos, "[irqroute"))
+			fuzz_impossible(t, "a mapping of the module's: %s",
+					line);
 	}
-	return nr;
-}
-
-static void check_maps(struct fuzz_thread *t)
-{
-	struct maps_range r[1];
-
-	read_maps(t, r, 0);
 }
 
 static void shm_record(struct fuzz_thread *t, int j, struct fuzz_irq *slot,
@@ -473,118 +461,67 @@ static void table_garbage(struct fuzz_thread *t, uint8_t *p, size_t len,
 	irqfd->resamplefd = pick_efd(t, -1, NULL);
 }
 
-/* Is @addr inside a table buffer mapping right now? */
-static bool is_table(struct fuzz_thread *t, uint8_t *addr)
-{
-	struct maps_range r[16];
-	int n = read_maps(t, r, 16), i;
-
-	for (i = 0; i < n; i++) {
-		if (addr >= r[i].start && addr < r[i].start + r[i].len)
-			return true;
-	}
-	return false;
-}
-
 /*
- * The module's table buffer: a read-only mapping it creates in the VMM,
- * whose address it hands to KVM. The VMM can unmap it, move it, shrink
- * it, protect it, or put its own memory where it was.
+ * The scratch area of an irqroute slot, which the module writes right
+ * before each of its KVM ioctls: the VMM unmaps it, moves it, protects it,
+ * zaps it, puts fresh memory or garbage there, whatever else the module
+ * is doing. Calls that find it unwritable fail with EFAULT; the module
+ * never wedges, never maps anything itself, never WARNs.
  */
-void op_table_game(struct fuzz_thread *t)
+void op_scratch_game(struct fuzz_thread *t)
 {
 	struct fuzz_pool *pool = t->pool;
 	long page = fuzz_page_size;
-	struct maps_range r[16], *m;
-	uint32_t what = rnd_below(t, 14);
-	uint8_t *s, *p;
-	int n, ret, mem;
-	uint64_t v = 0;
-	size_t len;
+	size_t len = IRQROUTE_SCRATCH_SIZE;
+	uint32_t what = rnd_below(t, 12);
+	int slot = rnd_below(t, FUZZ_NR_IRQ), ret;
+	uint8_t *s = scratch_addr(pool, slot), *p;
 
-	if (__atomic_exchange_n(&pool->table_lock, 1, __ATOMIC_ACQUIRE))
+	if (__atomic_exchange_n(&pool->scratch_lock, 1, __ATOMIC_ACQUIRE))
 		return;
-	n = read_maps(t, r, 16);
-	if (!n) {
-		fuzz_op_begin(t, OP_TABLE_GAME, -1, what, 0);
-		fuzz_op_end(t, OP_TABLE_GAME, -ENOENT);
-		goto out;
-	}
-	m = &r[rnd_below(t, n)];
-	s = m->start;
-	len = m->len;
-	fuzz_op_begin(t, OP_TABLE_GAME, -1, what, (uintptr_t)s);
+	fuzz_op_begin(t, OP_SCRATCH_GAME, -1, what, (uintptr_t)s);
 	switch (what) {
 	case 0:
 		ret = munmap(s, len);
+		if (!ret)
+			arena_fill(s, len);
 		break;
 	case 1:
-		ret = munmap(s, page);
+		p = s + rnd_below(t, FUZZ_SCRATCH_PAGES) * page;
+		ret = munmap(p, page);
+		if (!ret)
+			arena_fill(p, page);
 		break;
 	case 2:
-		ret = munmap(s + len - page, page);
+		ret = mprotect(s, len, chance(t, 50) ? PROT_NONE : PROT_READ);
 		break;
 	case 3:
-		ret = munmap(s + (len / page / 2) * page, page);
-		break;
-	case 4:
-		ret = mprotect(s, len, PROT_NONE);
-		break;
-	case 5:	/* !VM_MAYWRITE: must fail */
-		ret = mprotect(s, len, PROT_READ | PROT_WRITE);
-		break;
-	case 6:
-		ret = mprotect(s, len, PROT_READ | (chance(t, 50) ? PROT_EXEC : 0));
-		break;
-	case 7:
 		p = mremap(s, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-			   table_area(pool));
+			   scratch_addr(pool, FUZZ_NR_IRQ));
 		ret = p == MAP_FAILED ? -1 : 0;
 		if (!ret)
 			arena_fill(s, len);
 		break;
-	case 8:	/* VM_DONTEXPAND: must fail */
-		p = mremap(s, len, len + page, 0);
-		ret = p == MAP_FAILED ? -1 : 0;
-		break;
-	case 9:
-		p = mremap(s, len, len > (size_t)page ? len - page : len, 0);
-		ret = p == MAP_FAILED ? -1 : 0;
-		break;
-	case 10:
-		p = mmap(s, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		ret = p == MAP_FAILED ? -1 : 0;
-		if (!ret)
-			table_garbage(t, p, len, m->off);
-		break;
-	case 11:
+	case 4:
 		ret = madvise(s, len, chance(t, 50) ? MADV_DONTNEED :
 				      advice[rnd_below(t, sizeof(advice) / sizeof(int))]);
 		break;
-	case 12:	/* a forced write into a read-only shared mapping */
-		mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-		ret = mem < 0 ? -1 :
-		      pwrite(mem, &v, sizeof(v), (uintptr_t)s) == sizeof(v) ? 0 : -1;
-		if (!ret && is_table(t, s))
-			fuzz_impossible(t, "a write through /proc/self/mem into the table buffer at %p succeeded",
-					s);
-		if (mem >= 0)
-			close(mem);
-		break;
-	default: {
+	case 5: {
 		volatile int ok = 0;
 
-		GUARD(t, { v = *(volatile uint64_t *)s; ok = 1; });
+		GUARD(t, { table_garbage(t, s, len, 0); ok = 1; });
 		ret = ok ? 0 : -1;
 		errno = EFAULT;
 		break;
 	}
+	default:	/* fresh memory: what a VMM that broke it does */
+		p = mmap(s, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		ret = p == MAP_FAILED ? -1 : 0;
+		break;
 	}
 	ret = ret ? -errno : 0;
-	fuzz_op_end(t, OP_TABLE_GAME, ret);
-	if (!ret && (what == 5 || what == 8))
-		check_maps(t);
-out:
-	__atomic_store_n(&pool->table_lock, 0, __ATOMIC_RELEASE);
+	fuzz_op_end(t, OP_SCRATCH_GAME, ret);
+	check_maps(t);
+	__atomic_store_n(&pool->scratch_lock, 0, __ATOMIC_RELEASE);
 }

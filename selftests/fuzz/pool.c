@@ -501,7 +501,7 @@ void pool_after_fork(struct fuzz_pool *pool)
 		}
 	}
 	pool->start = 0;
-	pool->table_lock = 0;
+	pool->scratch_lock = 0;
 	pool->depth = 1;
 	arena_reserve(pool);
 }

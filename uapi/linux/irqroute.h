@@ -17,8 +17,8 @@
  *  - An ioctl that returns data first checks that the argument is
  *    writable (EFAULT before any side effect).
  *  - Unknown flags and non-zero reserved fields: EINVAL.
- *  - The ioctl number is matched on type, number and direction; the size
- *    encoded in it is ignored (the size field is authoritative).
+ *  - The ioctl number is matched exactly, the size encoded in it
+ *    included; the size field says how much userspace passed.
  *  - Unknown ioctls: ENOTTY.
  *
  * Documentation/irqroute.rst describes every ioctl and its errors.
@@ -83,7 +83,14 @@ struct irqroute_info {
  * @nr_routes: number of routes (and GSIs) in the range, 1 .. 4096;
  *	@gsi_base + @nr_routes must not exceed IRQROUTE_MAX_ROUTES
  * @shm_size: out, length of the shared page mapping
- * @__reserved: must be 0
+ * @scratch: user address of IRQROUTE_SCRATCH_SIZE bytes of the VMM's
+ *	memory, readable and writable (anonymous memory), or 0. KVM reads
+ *	the arguments of its ioctls from user memory: the module writes the
+ *	routing table and KVM_IRQFD's argument there, with copy_to_user(),
+ *	right before each KVM ioctl it makes. The VMM must not use it for
+ *	anything else. With 0 the module maps anonymous memory for each of
+ *	its KVM ioctls and unmaps it right after (slower: an unmap may
+ *	interrupt every CPU that runs a VMM thread). libirqroute passes one.
  *
  * Attaches this file to the VM, once. From now on the module owns the VM's
  * GSI routing table and commits it immediately (base routes plus route
@@ -98,8 +105,14 @@ struct irqroute_attach {
 	__u32 gsi_base;
 	__u32 nr_routes;
 	__u32 shm_size;
-	__u32 __reserved[2];
+	__u64 scratch;
 };
+
+/*
+ * struct kvm_irq_routing with IRQROUTE_MAX_ROUTES entries, then a struct
+ * kvm_irqfd, rounded up to 4 KiB.
+ */
+#define IRQROUTE_SCRATCH_SIZE	0x31000
 
 #define IRQROUTE_ATTACH		_IOWR(IRQROUTE_TYPE, 0x01, struct irqroute_attach)
 

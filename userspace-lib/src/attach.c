@@ -84,6 +84,10 @@ __irqroute_export int irqroute_attach(int vm_fd,
 	ir->fd = ret;
 	ir->fork_gen = __atomic_load_n(&__irqroute_fork_gen, __ATOMIC_RELAXED);
 
+	ret = __irqroute_mmap_scratch(&ir->scratch);
+	if (ret < 0)
+		goto err_close;
+	arg.scratch = (uintptr_t)ir->scratch;
 	ret = __irqroute_ioctl(ir->fd, IRQROUTE_ATTACH, &arg);
 	if (ret < 0)
 		goto err_close;
@@ -111,6 +115,8 @@ err_unmap:
 err_close:
 	/* Our only reference: closing it undoes a successful attach. */
 	__irqroute_close(ir->fd);
+	if (ir->scratch)
+		__irqroute_munmap(ir->scratch, IRQROUTE_SCRATCH_SIZE);
 err_free:
 	pthread_mutex_destroy(&ir->lock);
 	free(ir);
@@ -133,6 +139,8 @@ __irqroute_export void irqroute_detach(struct irqroute *ir)
 
 	__irqroute_munmap(ir->shm, ir->shm_size);
 	__irqroute_close(ir->fd);
+	/* Only now: the module wrote it until the file was released. */
+	__irqroute_munmap(ir->scratch, IRQROUTE_SCRATCH_SIZE);
 
 	pthread_mutex_lock(&ir->lock);
 	for (pos = ir->routes.next; pos != &ir->routes; pos = next) {

@@ -64,6 +64,8 @@ static inline void irqroute_list_del(struct irqroute_list *node)
  *	accessed with __atomic builtins only
  * @shm: the shared page, @shm_size bytes, read-only after attach
  * @shm_size: length of the mapping
+ * @scratch: IRQROUTE_SCRATCH_SIZE bytes where the module writes the
+ *	arguments of its KVM ioctls; the library never touches it
  * @mask: mask bitmap inside @shm
  * @pending: pending bitmap inside @shm
  * @fork_gen: __irqroute_fork_gen when attached; the shared page ops
@@ -79,6 +81,7 @@ struct irqroute {
 	int batch;
 	void *shm;
 	size_t shm_size;
+	void *scratch;
 	uint64_t *mask;
 	uint64_t *pending;
 	unsigned long fork_gen;
@@ -141,6 +144,7 @@ int __irqroute_open(const char *path, int flags);
 int __irqroute_close(int fd);
 int __irqroute_ioctl(int fd, unsigned long cmd, void *arg);
 int __irqroute_mmap(int fd, size_t len, void **addr);
+int __irqroute_mmap_scratch(void **addr);
 int __irqroute_munmap(void *addr, size_t len);
 int __irqroute_eventfd(unsigned int initval, int flags);
 int __irqroute_route_op(int fd, unsigned long cmd, uint32_t index,

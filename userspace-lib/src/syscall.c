@@ -41,6 +41,24 @@ int __irqroute_mmap(int fd, size_t len, void **addr)
 	return 0;
 }
 
+/* Private anonymous memory, not inherited by a fork()ed child. */
+int __irqroute_mmap_scratch(void **addr)
+{
+	void *p = mmap(NULL, IRQROUTE_SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	if (madvise(p, IRQROUTE_SCRATCH_SIZE, MADV_DONTFORK) < 0) {
+		int err = -errno;
+
+		munmap(p, IRQROUTE_SCRATCH_SIZE);
+		return err;
+	}
+	*addr = p;
+	return 0;
+}
+
 int __irqroute_munmap(void *addr, size_t len)
 {
 	return munmap(addr, len) < 0 ? -errno : 0;
