@@ -38,6 +38,7 @@
 
 #include "compat.h"
 #include "irqroute.h"
+#include "trace.h"
 
 /*
  * The hand-off runs in hard-IRQ context with interrupts disabled and
@@ -137,9 +138,11 @@ static void irqroute_handoff(struct irq_work *work)
 {
 	struct irqroute_route *r = container_of(work, struct irqroute_route,
 						handoff);
+	bool deliver = irqroute_route_deliverable(r) || irqroute_route_pend(r);
 
-	if (irqroute_route_deliverable(r) || irqroute_route_pend(r))
+	if (deliver)
 		irqroute_route_fire(r);
+	trace_irqroute_handoff(r->gsi, r->index, deliver);
 	/* The last access to the route; counted by irqroute_route_queue(). */
 	atomic_dec_return_release(&r->running);
 }
@@ -188,6 +191,7 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 	struct irqroute_route *r = container_of(wait, struct irqroute_route,
 						wait);
 	__poll_t flags = key_to_poll(key);
+	enum irqroute_gate_action action;
 	u64 cnt;
 
 	/*
@@ -204,6 +208,7 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 	if (unlikely(__this_cpu_read(irqroute_in_handoff))) {
 		set_bit(r->index, r->ir->pending);
 		atomic64_inc(&r->ir->stats.feedback);
+		trace_irqroute_gate(r->gsi, r->index, IRQROUTE_GATE_FEEDBACK);
 		return 1;
 	}
 	/*
@@ -214,9 +219,15 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 	atomic_inc(&r->running);
 	/* Order the count before reading the MSI and mask bits. */
 	smp_mb__after_atomic();
-	if ((irqroute_route_deliverable(r) || irqroute_route_pend(r)) &&
-	    !irqroute_route_wake(r))
+	if (!irqroute_route_deliverable(r) && !irqroute_route_pend(r)) {
+		action = IRQROUTE_GATE_PENDED;
+	} else if (irqroute_route_wake(r)) {
+		action = IRQROUTE_GATE_DELIVERED;
+	} else {
 		irqroute_route_queue(r);
+		action = IRQROUTE_GATE_DEFERRED;
+	}
+	trace_irqroute_gate(r->gsi, r->index, action);
 	atomic_dec_return_release(&r->running);
 	/* Handled: stop the walk, like KVM's own irqfd. */
 	return 1;
@@ -400,8 +411,9 @@ void irqroute_route_msi_off(struct irqroute_route *r)
  *	interrupt, so that a mask set since then by another thread stands
  *
  * Context: process context, ir->lock held.
+ * Return: true if a pending interrupt went to KVM.
  */
-void irqroute_route_unmask(struct irqroute_route *r, bool clear_mask)
+bool irqroute_route_unmask(struct irqroute_route *r, bool clear_mask)
 {
 	lockdep_assert_held(&r->ir->lock);
 
@@ -409,10 +421,11 @@ void irqroute_route_unmask(struct irqroute_route *r, bool clear_mask)
 		clear_bit(r->index, r->ir->mask);
 	/* Order the mask bit (ours, or the VMM's) before reading the rest. */
 	smp_mb();
-	if (irqroute_route_deliverable(r) &&
-	    test_and_clear_bit(r->index, r->ir->pending)) {
+	if (!irqroute_route_deliverable(r) ||
+	    !test_and_clear_bit(r->index, r->ir->pending))
+		return false;
+	irqroute_route_fire(r);
+	if (IRQROUTE_CANARY(unmask_twice))
 		irqroute_route_fire(r);
-		if (IRQROUTE_CANARY(unmask_twice))
-			irqroute_route_fire(r);
-	}
+	return true;
 }

@@ -42,6 +42,21 @@ struct page;
 #define IRQROUTE_X86_DEFAULT_GSIS	24
 #define IRQROUTE_X86_DEFAULT_ENTRIES	40
 
+/* What the gate did with a signal (trace.h). */
+enum irqroute_gate_action {
+	IRQROUTE_GATE_DELIVERED,
+	IRQROUTE_GATE_PENDED,
+	IRQROUTE_GATE_DEFERRED,
+	IRQROUTE_GATE_FEEDBACK,
+};
+
+/* MASK and UNMASK as traced (trace.h). */
+enum irqroute_trace_mask_op {
+	IRQROUTE_TRACE_MASK,
+	IRQROUTE_TRACE_UNMASK,
+	IRQROUTE_TRACE_UNMASK_PENDING,
+};
+
 /* Bits of irqroute_route.state. */
 enum {
 	/* The committed table has an MSI for the route's GSI. */
@@ -193,8 +208,13 @@ struct irqroute {
 	struct irqroute_counters stats;
 };
 
+/*
+ * The ioctl handlers take the ioctl's struct, copied in by main.c, as
+ * void * (one table of handlers, as iommufd does).
+ */
+
 /* vm.c: the KVM VM file and its ioctls */
-int irqroute_attach(struct irqroute *ir, struct irqroute_attach *arg);
+int irqroute_attach(struct irqroute *ir, void *data);
 void irqroute_detach(struct irqroute *ir);
 int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off,
 			 size_t len);
@@ -202,8 +222,7 @@ void *irqroute_table_irqfd(struct irqroute *ir);
 size_t irqroute_table_irqfd_off(void);
 
 /* table.c: the VM's routing table */
-int irqroute_set_base_routes(struct irqroute *ir,
-			     struct irqroute_base_routes *arg);
+int irqroute_set_base_routes(struct irqroute *ir, void *data);
 int irqroute_commit(struct irqroute *ir, bool force);
 int irqroute_commit_staged(struct irqroute *ir);
 void irqroute_route_set_staged(struct irqroute_route *r,
@@ -212,18 +231,16 @@ int irqroute_table_init(struct irqroute *ir);
 void irqroute_table_free(struct irqroute *ir);
 
 /* route.c: route lifecycle and per-route ioctls */
-int irqroute_route_create(struct irqroute *ir,
-			  struct irqroute_route_create *arg);
-int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op);
+int irqroute_route_create(struct irqroute *ir, void *data);
+int irqroute_route_destroy(struct irqroute *ir, void *data);
 void irqroute_route_undo_create(struct irqroute *ir, u32 index);
 void irqroute_route_free(struct irqroute_route *r);
-int irqroute_set_msi(struct irqroute *ir, struct irqroute_msi *arg);
-int irqroute_clear_msi(struct irqroute *ir, struct irqroute_route_op *op);
-int irqroute_mask(struct irqroute *ir, struct irqroute_route_op *op);
-int irqroute_unmask(struct irqroute *ir, struct irqroute_route_op *op);
+int irqroute_set_msi(struct irqroute *ir, void *data);
+int irqroute_clear_msi(struct irqroute *ir, void *data);
+int irqroute_mask(struct irqroute *ir, void *data);
+int irqroute_unmask(struct irqroute *ir, void *data);
 void irqroute_route_repend(struct irqroute *ir, u32 index);
-int irqroute_consume_pending(struct irqroute *ir,
-			     struct irqroute_route_op *op);
+int irqroute_consume_pending(struct irqroute *ir, void *data);
 
 /* gate.c: the trigger's wait-queue entry and the hand-off to KVM */
 int irqroute_gate_register(struct irqroute_route *r, struct file *trigger);
@@ -231,7 +248,7 @@ bool irqroute_gate_unregister(struct irqroute_route *r);
 bool irqroute_gate_irqfd_bound(struct irqroute_route *r);
 void irqroute_route_msi_on(struct irqroute_route *r);
 void irqroute_route_msi_off(struct irqroute_route *r);
-void irqroute_route_unmask(struct irqroute_route *r, bool clear_mask);
+bool irqroute_route_unmask(struct irqroute_route *r, bool clear_mask);
 
 /* shm.c: the shared page */
 int irqroute_shm_init(struct irqroute *ir);

@@ -15,6 +15,9 @@
 
 #include "irqroute.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 static int irqroute_open(struct inode *inode, struct file *file)
 {
 	struct irqroute *ir;
@@ -68,16 +71,6 @@ static int irqroute_get_stats(struct irqroute *ir, void *arg)
 	return 0;
 }
 
-static int irqroute_ioctl_attach(struct irqroute *ir, void *arg)
-{
-	return irqroute_attach(ir, arg);
-}
-
-static int irqroute_ioctl_base_routes(struct irqroute *ir, void *arg)
-{
-	return irqroute_set_base_routes(ir, arg);
-}
-
 static int irqroute_ioctl_commit(struct irqroute *ir, void *arg)
 {
 	struct irqroute_commit *c = arg;
@@ -85,41 +78,6 @@ static int irqroute_ioctl_commit(struct irqroute *ir, void *arg)
 	if (c->flags)
 		return -EINVAL;
 	return irqroute_commit_staged(ir);
-}
-
-static int irqroute_ioctl_create(struct irqroute *ir, void *arg)
-{
-	return irqroute_route_create(ir, arg);
-}
-
-static int irqroute_ioctl_destroy(struct irqroute *ir, void *arg)
-{
-	return irqroute_route_destroy(ir, arg);
-}
-
-static int irqroute_ioctl_set_msi(struct irqroute *ir, void *arg)
-{
-	return irqroute_set_msi(ir, arg);
-}
-
-static int irqroute_ioctl_clear_msi(struct irqroute *ir, void *arg)
-{
-	return irqroute_clear_msi(ir, arg);
-}
-
-static int irqroute_ioctl_mask(struct irqroute *ir, void *arg)
-{
-	return irqroute_mask(ir, arg);
-}
-
-static int irqroute_ioctl_unmask(struct irqroute *ir, void *arg)
-{
-	return irqroute_unmask(ir, arg);
-}
-
-static int irqroute_ioctl_consume(struct irqroute *ir, void *arg)
-{
-	return irqroute_consume_pending(ir, arg);
 }
 
 /*
@@ -193,10 +151,10 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 	IRQROUTE_IOCTL(GET_INFO, irqroute_get_info,
 		       struct irqroute_info, __reserved,
 		       IRQROUTE_NEEDS_NOTHING),
-	IRQROUTE_IOCTL(ATTACH, irqroute_ioctl_attach,
+	IRQROUTE_IOCTL(ATTACH, irqroute_attach,
 		       struct irqroute_attach, scratch,
 		       IRQROUTE_NEEDS_NOTHING),
-	IRQROUTE_IOCTL(SET_BASE_ROUTES, irqroute_ioctl_base_routes,
+	IRQROUTE_IOCTL(SET_BASE_ROUTES, irqroute_set_base_routes,
 		       struct irqroute_base_routes, entries,
 		       IRQROUTE_NEEDS_OWNER),
 	IRQROUTE_IOCTL(COMMIT, irqroute_ioctl_commit,
@@ -205,25 +163,25 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 	IRQROUTE_IOCTL(GET_STATS, irqroute_get_stats,
 		       struct irqroute_stats, feedback,
 		       IRQROUTE_NEEDS_OWNER),
-	IRQROUTE_IOCTL(ROUTE_CREATE, irqroute_ioctl_create,
+	IRQROUTE_IOCTL(ROUTE_CREATE, irqroute_route_create,
 		       struct irqroute_route_create, __reserved,
 		       IRQROUTE_NEEDS_OWNER, .undo = irqroute_undo_create),
-	IRQROUTE_IOCTL(SET_MSI, irqroute_ioctl_set_msi,
+	IRQROUTE_IOCTL(SET_MSI, irqroute_set_msi,
 		       struct irqroute_msi, __reserved,
 		       IRQROUTE_NEEDS_OWNER),
-	IRQROUTE_IOCTL(ROUTE_DESTROY, irqroute_ioctl_destroy,
+	IRQROUTE_IOCTL(ROUTE_DESTROY, irqroute_route_destroy,
 		       struct irqroute_route_op, result,
 		       IRQROUTE_NEEDS_OWNER),
-	IRQROUTE_IOCTL(CLEAR_MSI, irqroute_ioctl_clear_msi,
+	IRQROUTE_IOCTL(CLEAR_MSI, irqroute_clear_msi,
 		       struct irqroute_route_op, result,
 		       IRQROUTE_NEEDS_OWNER),
-	IRQROUTE_IOCTL(MASK, irqroute_ioctl_mask,
+	IRQROUTE_IOCTL(MASK, irqroute_mask,
 		       struct irqroute_route_op, result,
 		       IRQROUTE_NEEDS_OWNER),
-	IRQROUTE_IOCTL(UNMASK, irqroute_ioctl_unmask,
+	IRQROUTE_IOCTL(UNMASK, irqroute_unmask,
 		       struct irqroute_route_op, result,
 		       IRQROUTE_NEEDS_OWNER),
-	IRQROUTE_IOCTL(CONSUME_PENDING, irqroute_ioctl_consume,
+	IRQROUTE_IOCTL(CONSUME_PENDING, irqroute_consume_pending,
 		       struct irqroute_route_op, result,
 		       IRQROUTE_NEEDS_OWNER, .undo = irqroute_undo_consume),
 };

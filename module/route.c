@@ -11,6 +11,7 @@
 
 #include "compat.h"
 #include "irqroute.h"
+#include "trace.h"
 
 /* Look up a live route by a user-supplied index. */
 static struct irqroute_route *irqroute_route_get(struct irqroute *ir, u32 index)
@@ -81,13 +82,14 @@ static void irqroute_route_unwind(struct irqroute_route *r)
 /**
  * irqroute_route_create - IRQROUTE_ROUTE_CREATE
  * @ir: the attachment
- * @arg: the request; @index and @gsi are filled in
+ * @data: the request, struct irqroute_route_create; @index and @gsi are
+ *	filled in
  *
  * Context: ir->lock held, current->mm == ir->mm.
  */
-int irqroute_route_create(struct irqroute *ir,
-			  struct irqroute_route_create *arg)
+int irqroute_route_create(struct irqroute *ir, void *data)
 {
+	struct irqroute_route_create *arg = data;
 	struct file *trigger_file, *irqfd_file;
 	struct eventfd_ctx *trigger, *irqfd;
 	struct irqroute_route *r;
@@ -146,6 +148,7 @@ int irqroute_route_create(struct irqroute *ir,
 	ir->routes[index] = r;
 	arg->index = index;
 	arg->gsi = r->gsi;
+	trace_irqroute_route_create(r->gsi, index, 0);
 	return 0;
 
 err_gate:
@@ -158,6 +161,7 @@ err_irqfd:
 err_trigger:
 	eventfd_ctx_put(trigger);
 	fput(trigger_file);
+	trace_irqroute_route_create(ir->gsi_base + index, index, ret);
 	return ret;
 }
 
@@ -198,8 +202,9 @@ void irqroute_route_free(struct irqroute_route *r)
 	irqroute_route_release(r);
 }
 
-int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op)
+int irqroute_route_destroy(struct irqroute *ir, void *data)
 {
+	struct irqroute_route_op *op = data;
 	struct irqroute_route *r;
 	int ret;
 
@@ -207,6 +212,7 @@ int irqroute_route_destroy(struct irqroute *ir, struct irqroute_route_op *op)
 	if (ret)
 		return ret;
 	ir->routes[r->index] = NULL;
+	trace_irqroute_route_destroy(r->gsi, r->index, 0);
 	irqroute_route_free(r);
 	return 0;
 }
@@ -246,8 +252,9 @@ static int irqroute_route_stage(struct irqroute_route *r,
 	return ret;
 }
 
-int irqroute_set_msi(struct irqroute *ir, struct irqroute_msi *arg)
+int irqroute_set_msi(struct irqroute *ir, void *data)
 {
+	struct irqroute_msi *arg = data;
 	struct irqroute_msi_cfg cfg;
 	struct irqroute_route *r;
 
@@ -271,8 +278,9 @@ int irqroute_set_msi(struct irqroute *ir, struct irqroute_msi *arg)
 	return irqroute_route_stage(r, &cfg, arg->flags & IRQROUTE_MSI_F_DEFER);
 }
 
-int irqroute_clear_msi(struct irqroute *ir, struct irqroute_route_op *op)
+int irqroute_clear_msi(struct irqroute *ir, void *data)
 {
+	struct irqroute_route_op *op = data;
 	static const struct irqroute_msi_cfg none = { .valid = false };
 	struct irqroute_route *r;
 	int ret;
@@ -283,27 +291,36 @@ int irqroute_clear_msi(struct irqroute *ir, struct irqroute_route_op *op)
 	return irqroute_route_stage(r, &none, op->flags & IRQROUTE_MSI_F_DEFER);
 }
 
-int irqroute_mask(struct irqroute *ir, struct irqroute_route_op *op)
+int irqroute_mask(struct irqroute *ir, void *data)
 {
+	struct irqroute_route_op *op = data;
 	struct irqroute_route *r;
 	int ret;
 
 	ret = irqroute_route_op_get(ir, op, 0, &r);
-	if (!ret)
-		set_bit(r->index, ir->mask);
-	return ret;
+	if (ret)
+		return ret;
+	set_bit(r->index, ir->mask);
+	trace_irqroute_mask(r->gsi, r->index, IRQROUTE_TRACE_MASK, false);
+	return 0;
 }
 
-int irqroute_unmask(struct irqroute *ir, struct irqroute_route_op *op)
+int irqroute_unmask(struct irqroute *ir, void *data)
 {
+	struct irqroute_route_op *op = data;
+	bool only = op->flags & IRQROUTE_UNMASK_F_PENDING_ONLY;
 	struct irqroute_route *r;
+	bool fired;
 	int ret;
 
 	ret = irqroute_route_op_get(ir, op, IRQROUTE_UNMASK_F_PENDING_ONLY, &r);
-	if (!ret)
-		irqroute_route_unmask(r, !(op->flags &
-					   IRQROUTE_UNMASK_F_PENDING_ONLY));
-	return ret;
+	if (ret)
+		return ret;
+	fired = irqroute_route_unmask(r, !only);
+	trace_irqroute_mask(r->gsi, r->index,
+			    only ? IRQROUTE_TRACE_UNMASK_PENDING :
+				   IRQROUTE_TRACE_UNMASK, fired);
+	return 0;
 }
 
 /*
@@ -320,9 +337,9 @@ void irqroute_route_repend(struct irqroute *ir, u32 index)
 	irqroute_route_unmask(r, false);
 }
 
-int irqroute_consume_pending(struct irqroute *ir,
-			     struct irqroute_route_op *op)
+int irqroute_consume_pending(struct irqroute *ir, void *data)
 {
+	struct irqroute_route_op *op = data;
 	struct irqroute_route *r;
 	int ret;
 

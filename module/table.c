@@ -17,6 +17,7 @@
 #include <linux/uaccess.h>
 
 #include "irqroute.h"
+#include "trace.h"
 
 static bool irqroute_msi_cfg_equal(const struct irqroute_msi_cfg *a,
 				   const struct irqroute_msi_cfg *b)
@@ -90,7 +91,7 @@ static u32 irqroute_nr_defaults(struct irqroute *ir)
 }
 
 /*
- * Write the staged table into the table buffer, which has room for
+ * Write the staged table into ir->table, which has room for
  * IRQROUTE_MAX_ROUTES entries; attach and set_base_routes keep the sum
  * below that, checked again here where the buffer is written.
  */
@@ -165,6 +166,7 @@ int irqroute_commit(struct irqroute *ir, bool force)
 	if (!changed) {
 		bitmap_zero(ir->changed, ir->nr_routes);
 		ir->stats.commits_skipped++;
+		trace_irqroute_commit(ir->gsi_base, 0, true, 0);
 		return 0;
 	}
 
@@ -180,6 +182,9 @@ int irqroute_commit(struct irqroute *ir, bool force)
 					   irqroute_table_size(ir));
 	if (IRQROUTE_CANARY(commit_error_ignored))
 		ret = 0;
+	trace_irqroute_commit(ir->gsi_base,
+			      ((struct kvm_irq_routing *)ir->table)->nr, false,
+			      ret);
 
 	for_each_set_bit(i, ir->changed, ir->nr_routes) {
 		bool had_msi;
@@ -237,13 +242,13 @@ int irqroute_commit_staged(struct irqroute *ir)
 /**
  * irqroute_set_base_routes - IRQROUTE_SET_BASE_ROUTES
  * @ir: the attachment
- * @arg: the request
+ * @data: the request, struct irqroute_base_routes
  *
  * Context: ir->lock held, current->mm == ir->mm.
  */
-int irqroute_set_base_routes(struct irqroute *ir,
-			     struct irqroute_base_routes *arg)
+int irqroute_set_base_routes(struct irqroute *ir, void *data)
 {
+	struct irqroute_base_routes *arg = data;
 	struct kvm_irq_routing_entry *old = ir->base, *e = NULL;
 	u32 old_nr = ir->nr_base, i, used;
 	int ret;

@@ -24,6 +24,7 @@
 
 #include "compat.h"
 #include "irqroute.h"
+#include "trace.h"
 
 /* VMs with an attachment, so that a second one is refused. */
 static LIST_HEAD(irqroute_vms);
@@ -235,14 +236,9 @@ static int irqroute_attach_vm(struct irqroute *ir, struct irqroute_attach *arg)
 	return 0;
 }
 
-/**
- * irqroute_attach - IRQROUTE_ATTACH
- * @ir: the unattached irqroute file
- * @arg: the request
- *
- * Context: ir->lock held.
- */
-int irqroute_attach(struct irqroute *ir, struct irqroute_attach *arg)
+/* Context: ir->lock held. */
+static int irqroute_attach_locked(struct irqroute *ir,
+				  struct irqroute_attach *arg)
 {
 	int ret;
 
@@ -275,6 +271,7 @@ int irqroute_attach(struct irqroute *ir, struct irqroute_attach *arg)
 	ret = irqroute_shm_init(ir);
 	if (ret)
 		goto err_routes;
+	ret = -ENOMEM;
 	ir->table = kvzalloc(IRQROUTE_TABLE_LEN, GFP_KERNEL_ACCOUNT);
 	if (!ir->table)
 		goto err_shm;
@@ -314,6 +311,22 @@ err_fput:
 }
 
 /**
+ * irqroute_attach - IRQROUTE_ATTACH
+ * @ir: the unattached irqroute file
+ * @data: the request, struct irqroute_attach; @shm_size is filled in
+ *
+ * Context: ir->lock held.
+ */
+int irqroute_attach(struct irqroute *ir, void *data)
+{
+	struct irqroute_attach *arg = data;
+	int ret = irqroute_attach_locked(ir, arg);
+
+	trace_irqroute_attach(arg->gsi_base, arg->nr_routes, ret);
+	return ret;
+}
+
+/**
  * irqroute_detach - tear the attachment down, from release()
  * @ir: the irqroute file
  *
@@ -328,6 +341,7 @@ void irqroute_detach(struct irqroute *ir)
 
 	if (!ir->attached)
 		return;
+	trace_irqroute_detach(ir->gsi_base, ir->nr_routes, 0);
 	for (i = 0; i < ir->nr_routes; i++) {
 		if (ir->routes[i])
 			irqroute_route_free(ir->routes[i]);

@@ -1197,6 +1197,64 @@ TEST_F(attached, kvm_irqfd_on_trigger)
 	assert_still_works(_metadata, self, variant);
 }
 
+/*
+ * The caller's contract on irqfd_fd, exactly as documented: a descriptor
+ * kept after the create keeps KVM's irqfd bound to the GSI past destroy.
+ * Signalling it injects what KVM's table routes the GSI to: nothing once
+ * the destroyed route's MSI is committed away, but a new route on the
+ * same index (same GSI) is reached past its mask. Closing it ends that.
+ */
+TEST_F(attached, kept_irqfd_fd)
+{
+	const unsigned int vec_a = TEST_MSI_DATA + 4, vec_b = TEST_MSI_DATA + 5;
+	uint32_t index = 0, again = UINT32_MAX;
+	int trig, trig2, kept;
+
+	trig = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	trig2 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	kept = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, trig);
+	ASSERT_LE(0, trig2);
+	ASSERT_LE(0, kept);
+	ASSERT_EQ(0, __irqroute_create_fds(self->fd, trig, kept, &index,
+					   NULL));
+	ASSERT_EQ(0, __irqroute_set_msi(self->fd, index, TEST_MSI_ADDR_LO,
+					vec_a, 0));
+	ASSERT_EQ(0, eventfd_signal_once(trig));
+	ASSERT_EQ(1, vcpu_irr_take(self->vcpu, vec_a, 2000));
+
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_ROUTE_DESTROY,
+					 index, 0, NULL));
+	ASSERT_EQ(0, __irqroute_commit(self->fd));
+	ASSERT_EQ(0, eventfd_signal_once(kept));
+	ASSERT_EQ(0, vcpu_irr_take(self->vcpu, vec_a, 500));
+
+	/* A new route gets the index, and so the GSI, back. */
+	ASSERT_EQ(0, __irqroute_create(self->fd, trig2, &again));
+	ASSERT_EQ(index, again);
+	ASSERT_EQ(0, __irqroute_set_msi(self->fd, again, TEST_MSI_ADDR_LO,
+					vec_b, 0));
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_MASK, again, 0,
+					 NULL));
+	ASSERT_EQ(0, eventfd_signal_once(kept));
+	ASSERT_EQ(1, vcpu_irr_take(self->vcpu, vec_b, 2000))
+		TH_LOG("the kept irqfd_fd no longer reaches the GSI: update irqroute.rst");
+	/* The route's own trigger still pends, as a masked route does. */
+	ASSERT_EQ(0, eventfd_signal_once(trig2));
+	ASSERT_EQ(1, shm_test_bit(self->shm, IRQROUTE_SHM_PENDING_OFFSET,
+				  again));
+	ASSERT_EQ(0, vcpu_irr_take(self->vcpu, vec_b, 200));
+
+	close(kept);
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_ROUTE_DESTROY,
+					 again, 0, NULL));
+	ASSERT_EQ(0, __irqroute_commit(self->fd));
+	close(trig2);
+	close(trig);
+	snapshot(_metadata, self, variant);
+	assert_still_works(_metadata, self, variant);
+}
+
 /* Every route of the range, then ENOSPC; a freed index is reused. */
 TEST_F_TIMEOUT(attached, enospc, 300)
 {

@@ -389,7 +389,7 @@ FIXTURE_TEARDOWN(rounds)
  * 100 rounds of (rmmod, insmod,) a VMM that attaches with 32 routes and
  * dies: no growth in slab objects, vmalloc or struct files. One round's
  * footprint is tens of KiB of slab (32 routes, 64 eventfds and files, KVM
- * irqfds) and a 196 KiB vmalloc'ed table buffer, so a leak of any of it
+ * irqfds) and a 196 KiB kvzalloc'ed table buffer, so a leak of any of it
  * adds megabytes; the bounds leave room for the noise the stock variant
  * shows (KVM and the rest of the kernel, +-64 KiB over 100 rounds).
  */

@@ -7,8 +7,8 @@
  * Rules that keep the fuzzer from hurting itself rather than the kernel:
  *  - no malloc() once the threads run: every buffer is mapped up front,
  *    so no memory of ours appears where an operation could unmap it;
- *  - MAP_FIXED, munmap() and mremap() only inside the arena, except on
- *    the module's own table buffer mappings (memory.c);
+ *  - MAP_FIXED, munmap() and mremap() only inside the arena (the
+ *    scratch areas handed to IRQROUTE_ATTACH are in it, memory.c);
  *  - memory another thread may unmap is touched inside GUARD();
  *  - eventfds are non-blocking, every wait has a bound.
  */
