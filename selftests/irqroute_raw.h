@@ -48,6 +48,32 @@ static inline int __irqroute_get_info(int fd, struct irqroute_info *info)
 	return __irqroute_ioctl(fd, IRQROUTE_GET_INFO, info);
 }
 
+/* ATTACH with a scratch area (@scratch, or 0 for none). */
+static inline int __irqroute_attach_scratch(int fd, int vm_fd,
+					    uint32_t gsi_base,
+					    uint32_t nr_routes, uint32_t flags,
+					    void *scratch, uint32_t *shm_size)
+{
+	struct irqroute_attach a = {
+		.size = sizeof(a),
+		.flags = flags,
+		.vm_fd = vm_fd,
+		.gsi_base = gsi_base,
+		.nr_routes = nr_routes,
+		.scratch = (uintptr_t)scratch,
+	};
+	int ret;
+
+	ret = __irqroute_ioctl(fd, IRQROUTE_ATTACH, &a);
+	if (!ret && shm_size)
+		*shm_size = a.shm_size;
+	return ret;
+}
+
+/*
+ * ATTACH without a scratch area: the module maps memory for each of its
+ * KVM ioctls (scratch_test covers both ways).
+ */
 static inline int __irqroute_attach(int fd, int vm_fd, uint32_t gsi_base,
 				    uint32_t nr_routes, uint32_t flags,
 				    uint32_t *shm_size)
