@@ -174,6 +174,11 @@ struct irqroute_counters {
  *	that a commit visits only those
  * @has_msi: bitmap over the range: live routes with a staged MSI, the
  *	routes a table build writes
+ * @in_table: bitmap over the range: routes with an entry in @table
+ * @table_pos: where each route of @in_table has its entry in @table
+ * @table_built: @table holds the table last built; false until the first
+ *	build, and whenever entries must move (a route destroyed, base
+ *	routes, a table KVM refused)
  * @shm: kernel address of the shared page. The bitmaps are accessed with
  *	atomic bitops only; nothing else in the page is ever read back.
  * @mask: mask bitmap inside @shm
@@ -200,6 +205,9 @@ struct irqroute {
 	bool dirty;
 	unsigned long *changed;
 	unsigned long *has_msi;
+	unsigned long *in_table;
+	u32 *table_pos;
+	bool table_built;
 	void *shm;
 	unsigned long *mask;
 	unsigned long *pending;

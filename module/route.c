@@ -174,6 +174,8 @@ static void irqroute_route_release(struct irqroute_route *r)
 		ir->dirty = true;
 	/* Its MSI leaves the table at the next commit. */
 	__clear_bit(r->index, ir->has_msi);
+	if (test_bit(r->index, ir->in_table))
+		ir->table_built = false;
 	eventfd_ctx_put(r->irqfd);
 	fput(r->irqfd_file);
 	eventfd_ctx_put(r->trigger);

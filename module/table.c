@@ -90,10 +90,28 @@ static u32 irqroute_nr_defaults(struct irqroute *ir)
 	       IRQROUTE_X86_DEFAULT_ENTRIES : 0;
 }
 
+/* Route @r's entry, as staged. */
+static void irqroute_table_entry(const struct irqroute_route *r,
+				 struct kvm_irq_routing_entry *e)
+{
+	*e = (struct kvm_irq_routing_entry){
+		.gsi = r->gsi,
+		.type = KVM_IRQ_ROUTING_MSI,
+		.flags = r->staged.flags,
+		.u.msi = {
+			.address_lo = r->staged.address_lo,
+			.address_hi = r->staged.address_hi,
+			.data = r->staged.data,
+			.devid = r->staged.devid,
+		},
+	};
+}
+
 /*
- * Write the staged table into ir->table, which has room for
+ * Write the whole staged table into ir->table, which has room for
  * IRQROUTE_MAX_ROUTES entries; attach and set_base_routes keep the sum
- * below that, checked again here where the buffer is written.
+ * below that, checked again here where the buffer is written. Records
+ * where each route's entry is, for irqroute_table_update().
  */
 static int irqroute_table_build(struct irqroute *ir)
 {
@@ -108,25 +126,43 @@ static int irqroute_table_build(struct irqroute *ir)
 	memcpy(e + n, ir->base, ir->nr_base * sizeof(*e));
 	n += ir->nr_base;
 
+	bitmap_zero(ir->in_table, ir->nr_routes);
 	for_each_set_bit(i, ir->has_msi, ir->nr_routes) {
 		struct irqroute_route *r = ir->routes[i];
 
 		if (WARN_ON_ONCE(!r || !r->staged.valid))
 			continue;
-		e[n++] = (struct kvm_irq_routing_entry){
-			.gsi = r->gsi,
-			.type = KVM_IRQ_ROUTING_MSI,
-			.flags = r->staged.flags,
-			.u.msi = {
-				.address_lo = r->staged.address_lo,
-				.address_hi = r->staged.address_hi,
-				.data = r->staged.data,
-				.devid = r->staged.devid,
-			},
-		};
+		__set_bit(i, ir->in_table);
+		ir->table_pos[i] = n;
+		irqroute_table_entry(r, &e[n++]);
 	}
 	t->nr = n;
 	t->flags = 0;
+	ir->table_built = true;
+	return 0;
+}
+
+/*
+ * Bring ir->table up to the staged state. A route whose MSI changed but
+ * that had one already (a retarget, the common case) is patched in place;
+ * anything that moves entries (a route gaining or losing its MSI, new
+ * base routes, a destroyed route, a table KVM refused) rebuilds it all.
+ */
+static int irqroute_table_update(struct irqroute *ir)
+{
+	struct kvm_irq_routing *t = ir->table;
+	u32 i;
+
+	if (!ir->table_built)
+		return irqroute_table_build(ir);
+	for_each_set_bit(i, ir->changed, ir->nr_routes) {
+		struct irqroute_route *r = ir->routes[i];
+
+		if (!r || r->staged.valid != test_bit(i, ir->in_table))
+			return irqroute_table_build(ir);
+		if (r->staged.valid)
+			irqroute_table_entry(r, &t->entries[ir->table_pos[i]]);
+	}
 	return 0;
 }
 
@@ -176,10 +212,15 @@ int irqroute_commit(struct irqroute *ir, bool force)
 			irqroute_route_msi_off(r);
 	}
 
-	ret = irqroute_table_build(ir);
+	if (force)
+		ir->table_built = false;
+	ret = irqroute_table_update(ir);
 	if (!ret)
 		ret = irqroute_table_ioctl(ir, KVM_SET_GSI_ROUTING, 0,
 					   irqroute_table_size(ir));
+	/* What KVM refused is not what it has: build afresh next time. */
+	if (ret)
+		ir->table_built = false;
 	if (IRQROUTE_CANARY(commit_error_ignored))
 		ret = 0;
 	trace_irqroute_commit(ir->gsi_base,
@@ -297,11 +338,20 @@ int irqroute_table_init(struct irqroute *ir)
 	ir->base = NULL;
 	ir->nr_base = 0;
 	ir->dirty = true;
-	/* One allocation for both bitmaps. */
-	ir->changed = kvcalloc(2 * longs, sizeof(long), GFP_KERNEL_ACCOUNT);
+	ir->table_built = false;
+	/* One allocation for the three bitmaps. */
+	ir->changed = kvcalloc(3 * longs, sizeof(long), GFP_KERNEL_ACCOUNT);
 	if (!ir->changed)
 		return -ENOMEM;
 	ir->has_msi = ir->changed + longs;
+	ir->in_table = ir->changed + 2 * longs;
+	ir->table_pos = kvcalloc(ir->nr_routes, sizeof(*ir->table_pos),
+				 GFP_KERNEL_ACCOUNT);
+	if (!ir->table_pos) {
+		kvfree(ir->changed);
+		ir->changed = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -313,4 +363,7 @@ void irqroute_table_free(struct irqroute *ir)
 	kvfree(ir->changed);
 	ir->changed = NULL;
 	ir->has_msi = NULL;
+	ir->in_table = NULL;
+	kvfree(ir->table_pos);
+	ir->table_pos = NULL;
 }

@@ -90,6 +90,26 @@ static long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
  * ioctl: to the VMM's scratch area, or to an anonymous mapping made for
  * the one call. Nothing of the module stays mapped in the VMM.
  */
+/*
+ * copy_to_user() as 8-byte stores (unsafe_copy_to_user()'s loop) rather
+ * than rep movsb: alike on hardware, but TCG, where the benchmark and the
+ * tests run, emulates rep movsb a byte at a time, which tripled the
+ * module's own time per commit with 4000 routes (bench row 16).
+ */
+static int irqroute_copy_out(unsigned long uaddr, const void *src, size_t len)
+{
+	void __user *dst = (void __user *)uaddr;
+
+	if (!user_access_begin(dst, len))
+		return -EFAULT;
+	unsafe_copy_to_user(dst, src, len, efault);
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
 static long irqroute_kvm_ioctl_copy(struct irqroute *ir, unsigned int cmd,
 				    size_t off, size_t len)
 {
@@ -98,7 +118,7 @@ static long irqroute_kvm_ioctl_copy(struct irqroute *ir, unsigned int cmd,
 
 	if (ir->scratch) {
 		uaddr = ir->scratch + off;
-		if (copy_to_user((void __user *)uaddr, ir->table + off, len))
+		if (irqroute_copy_out(uaddr, ir->table + off, len))
 			return -EFAULT;
 		return irqroute_vm_ioctl(ir, cmd, uaddr);
 	}
@@ -108,7 +128,7 @@ static long irqroute_kvm_ioctl_copy(struct irqroute *ir, unsigned int cmd,
 	if (IS_ERR_VALUE(uaddr))
 		return (long)uaddr;
 	ret = -EFAULT;
-	if (!copy_to_user((void __user *)uaddr, ir->table + off, len))
+	if (!irqroute_copy_out(uaddr, ir->table + off, len))
 		ret = irqroute_vm_ioctl(ir, cmd, uaddr);
 	vm_munmap(uaddr, map_len);
 	return ret;
