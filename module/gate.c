@@ -84,7 +84,7 @@ static void irqroute_route_fire(struct irqroute_route *r)
 	irqroute_eventfd_signal(r->irqfd);
 	__this_cpu_write(irqroute_in_handoff, false);
 	local_irq_restore(flags);
-	atomic64_inc(&r->ir->stats.delivered);
+	this_cpu_inc(r->ir->stats.hot->delivered);
 }
 
 /*
@@ -97,7 +97,7 @@ static bool irqroute_route_pend(struct irqroute_route *r)
 	if (IRQROUTE_CANARY(gate_no_recheck))
 		udelay(IRQROUTE_CANARY_RACE_WINDOW_US);
 	set_bit(r->index, r->ir->pending);
-	atomic64_inc(&r->ir->stats.pended);
+	this_cpu_inc(r->ir->stats.hot->pended);
 	if (IRQROUTE_CANARY(gate_no_recheck))
 		return false;
 	/* Order the pending bit before reading mask and MSI state. */
@@ -125,7 +125,7 @@ static bool irqroute_route_wake(struct irqroute_route *r)
 	__wake_up_locked_key(wqh, TASK_NORMAL, poll_to_key(EPOLLIN));
 	__this_cpu_write(irqroute_in_handoff, false);
 	spin_unlock(&wqh->lock);
-	atomic64_inc(&r->ir->stats.delivered);
+	this_cpu_inc(r->ir->stats.hot->delivered);
 	return true;
 }
 
@@ -156,7 +156,7 @@ static void irqroute_route_queue(struct irqroute_route *r)
 {
 	atomic_inc(&r->running);
 	if (irq_work_queue(&r->handoff))
-		atomic64_inc(&r->ir->stats.deferred);
+		this_cpu_inc(r->ir->stats.hot->deferred);
 	else
 		atomic_dec(&r->running);
 }
@@ -203,11 +203,11 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 
 	/* Consume the count: the trigger is the gate's alone. */
 	eventfd_ctx_do_read(r->trigger, &cnt);
-	atomic64_inc(&r->ir->stats.signals);
+	this_cpu_inc(r->ir->stats.hot->signals);
 
 	if (unlikely(__this_cpu_read(irqroute_in_handoff))) {
 		set_bit(r->index, r->ir->pending);
-		atomic64_inc(&r->ir->stats.feedback);
+		this_cpu_inc(r->ir->stats.hot->feedback);
 		trace_irqroute_gate(r->gsi, r->index, IRQROUTE_GATE_FEEDBACK);
 		return 1;
 	}
@@ -311,7 +311,7 @@ int irqroute_gate_register(struct irqroute_route *r, struct file *trigger)
 	 */
 	if (events & EPOLLIN) {
 		set_bit(r->index, r->ir->pending);
-		atomic64_inc(&r->ir->stats.pended);
+		this_cpu_inc(r->ir->stats.hot->pended);
 	}
 	return 0;
 }

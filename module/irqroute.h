@@ -22,6 +22,7 @@
 #include <linux/kvm.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -131,21 +132,33 @@ struct irqroute_route {
 };
 
 /**
- * struct irqroute_counters - statistics of one attachment
+ * struct irqroute_hot_counters - the gate's statistics, one set per CPU
  * @signals: trigger signals seen by the gates
  * @delivered: signals forwarded to KVM's irqfds
  * @pended: signals that set a pending bit
  * @feedback: signals that came from another route's hand-off
  * @deferred: gate hand-offs queued on the irq_work
+ *
+ * Per CPU so that gates on several CPUs never share a cache line: each
+ * is incremented with this_cpu_inc(), in any context, and summed by
+ * IRQROUTE_GET_STATS.
+ */
+struct irqroute_hot_counters {
+	u64 signals;
+	u64 delivered;
+	u64 pended;
+	u64 feedback;
+	u64 deferred;
+};
+
+/**
+ * struct irqroute_counters - statistics of one attachment
+ * @hot: the gate's counters, per CPU
  * @commits: tables sent to KVM; ir->lock
  * @commits_skipped: commits that changed nothing; ir->lock
  */
 struct irqroute_counters {
-	atomic64_t signals;
-	atomic64_t delivered;
-	atomic64_t pended;
-	atomic64_t feedback;
-	atomic64_t deferred;
+	struct irqroute_hot_counters __percpu *hot;
 	u64 commits;
 	u64 commits_skipped;
 };

@@ -58,14 +58,25 @@ static int irqroute_get_info(struct irqroute *ir, void *arg)
 static int irqroute_get_stats(struct irqroute *ir, void *arg)
 {
 	struct irqroute_stats *st = arg;
+	int cpu;
 
 	if (st->flags)
 		return -EINVAL;
-	st->signals = atomic64_read(&ir->stats.signals);
-	st->delivered = atomic64_read(&ir->stats.delivered);
-	st->pended = atomic64_read(&ir->stats.pended);
-	st->feedback = atomic64_read(&ir->stats.feedback);
-	st->deferred = atomic64_read(&ir->stats.deferred);
+	st->signals = 0;
+	st->delivered = 0;
+	st->pended = 0;
+	st->feedback = 0;
+	st->deferred = 0;
+	for_each_possible_cpu(cpu) {
+		const struct irqroute_hot_counters *h;
+
+		h = per_cpu_ptr(ir->stats.hot, cpu);
+		st->signals += READ_ONCE(h->signals);
+		st->delivered += READ_ONCE(h->delivered);
+		st->pended += READ_ONCE(h->pended);
+		st->feedback += READ_ONCE(h->feedback);
+		st->deferred += READ_ONCE(h->deferred);
+	}
 	st->commits = ir->stats.commits;
 	st->commits_skipped = ir->stats.commits_skipped;
 	return 0;

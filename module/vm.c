@@ -284,10 +284,14 @@ static int irqroute_attach_locked(struct irqroute *ir,
 	mmgrab(ir->mm);
 
 	ret = -ENOMEM;
+	ir->stats.hot = alloc_percpu_gfp(struct irqroute_hot_counters,
+					 GFP_KERNEL_ACCOUNT);
+	if (!ir->stats.hot)
+		goto err_mmdrop;
 	ir->routes = kvcalloc(ir->nr_routes, sizeof(*ir->routes),
 			      GFP_KERNEL_ACCOUNT);
 	if (!ir->routes)
-		goto err_mmdrop;
+		goto err_hot;
 	ret = irqroute_shm_init(ir);
 	if (ret)
 		goto err_routes;
@@ -319,6 +323,9 @@ err_shm:
 err_routes:
 	kvfree(ir->routes);
 	ir->routes = NULL;
+err_hot:
+	free_percpu(ir->stats.hot);
+	ir->stats.hot = NULL;
 err_mmdrop:
 	mmdrop(ir->mm);
 	ir->mm = NULL;
@@ -372,6 +379,8 @@ void irqroute_detach(struct irqroute *ir)
 	ir->table = NULL;
 	irqroute_shm_free(ir);
 	kvfree(ir->routes);
+	/* No gate or hand-off runs any more: the routes are gone. */
+	free_percpu(ir->stats.hot);
 	mmdrop(ir->mm);
 	irqroute_vms_del(ir);
 	fput(ir->vm_file);

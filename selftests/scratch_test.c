@@ -35,15 +35,8 @@
 
 static int attach_scratch(int fd, int vm, uint64_t scratch)
 {
-	struct irqroute_attach a = {
-		.size = sizeof(a),
-		.vm_fd = vm,
-		.gsi_base = GSI_BASE,
-		.nr_routes = NR_ROUTES,
-		.scratch = scratch,
-	};
-
-	return __irqroute_ioctl(fd, IRQROUTE_ATTACH, &a);
+	return __irqroute_attach_scratch(fd, vm, GSI_BASE, NR_ROUTES, 0,
+					 (void *)(uintptr_t)scratch, NULL);
 }
 
 /* The module's references: its open files and anything it left mapped. */
@@ -58,22 +51,6 @@ static long module_refcnt(void)
 		fclose(f);
 	}
 	return n;
-}
-
-/* The process's mapped total (VmSize); anonymous mappings merge, lines do not tell. */
-static long vm_size_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 FIXTURE(scratch) {

@@ -332,20 +332,31 @@ TEST_F(shm, untrusted_page)
 	close(trigger);
 }
 
+/* Maps the page and creates a masked route; returns its index. */
+static uint32_t map_and_mask_route(struct __test_metadata *_metadata,
+				   FIXTURE_DATA(shm) *self,
+				   struct irqroute_shm_header **h, int *trigger)
+{
+	uint32_t index = UINT32_MAX;
+
+	*h = irqroute_shm_map(self->fd, self->shm_size, MAP_SHARED, 0);
+	ASSERT_NE(NULL, *h);
+	*trigger = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, *trigger);
+	ASSERT_EQ(0, __irqroute_create(self->fd, *trigger, &index));
+	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_MASK, index, 0,
+					 NULL));
+	return index;
+}
+
 /* Unmapping and mapping again gives the same page. */
 TEST_F(shm, remap)
 {
 	struct irqroute_shm_header *h;
 	int trigger;
-	uint32_t index = 0;
+	uint32_t index;
 
-	h = irqroute_shm_map(self->fd, self->shm_size, MAP_SHARED, 0);
-	ASSERT_NE(NULL, h);
-	trigger = eventfd(0, EFD_CLOEXEC);
-	ASSERT_LE(0, trigger);
-	ASSERT_EQ(0, __irqroute_create(self->fd, trigger, &index));
-	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_MASK, index, 0,
-					 NULL));
+	index = map_and_mask_route(_metadata, self, &h, &trigger);
 	ASSERT_EQ(0, munmap(h, self->shm_size));
 	h = irqroute_shm_map(self->fd, self->shm_size, MAP_SHARED, 0);
 	ASSERT_NE(NULL, h);
@@ -490,16 +501,10 @@ TEST_F(shm, no_gup)
 TEST_F(shm, dontneed_refaults)
 {
 	struct irqroute_shm_header *h;
-	uint32_t index = 0, result;
+	uint32_t index, result;
 	int trigger;
 
-	h = irqroute_shm_map(self->fd, self->shm_size, MAP_SHARED, 0);
-	ASSERT_NE(NULL, h);
-	trigger = eventfd(0, EFD_CLOEXEC);
-	ASSERT_LE(0, trigger);
-	ASSERT_EQ(0, __irqroute_create(self->fd, trigger, &index));
-	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_MASK, index, 0,
-					 NULL));
+	index = map_and_mask_route(_metadata, self, &h, &trigger);
 	ASSERT_EQ(0, madvise(h, self->shm_size, MADV_DONTNEED));
 	ASSERT_EQ(IRQROUTE_SHM_MAGIC, h->magic);
 	ASSERT_EQ(1, shm_test_bit(h, IRQROUTE_SHM_MASK_OFFSET, index));
