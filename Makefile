@@ -4,7 +4,8 @@
 # scripts/setup-host.sh fills ($(IRQROUTE_CACHE)/env.sh).
 #
 #   make module [KVER=<abi>]   irqroute.ko -> build/<abi>/irqroute.ko
-#                              (both kernels when KVER is not given)
+#                              (6.1, 6.12 and 7.x when KVER is not given;
+#                              7.x in the sid chroot, scripts/sid-run.sh)
 #   make lib                   build/lib/libirqroute.{a,so.1}
 #   make lib-check             the library's host tests: unit tests, ABI
 #                              check, man-page check
@@ -29,14 +30,24 @@
 #                              (scripts/run-debug-tests.sh; builds it)
 #   make fuzz-build            build/fuzz/irqroute-fuzz (run it in the VM
 #                              with scripts/run-fuzz.sh)
+#   make dkms-src [DESTDIR=d]  the module's sources and dkms.conf ->
+#                              d/usr/src/irqroute-<VERSION>
+#   make dkms-install          dkms-src, then dkms add, build and install
+#                              for every kernel with headers (root)
+#   make dkms-remove           dkms remove it from all kernels (root)
 
 IRQROUTE_CACHE ?= /var/tmp/irqroute-cache
 export IRQROUTE_CACHE
 -include $(IRQROUTE_CACHE)/env.sh
 
 BUILD := $(CURDIR)/build
-KVERS := $(KVER_61) $(KVER_612)
+KVERS := $(KVER_61) $(KVER_612) $(KVER_7)
 JOBS ?= $(shell nproc)
+
+# Linux 7.x's headers need Debian sid's gcc: kbuild runs in the sid chroot
+# (scripts/sid-run.sh), on the same paths, for that kernel only.
+kbuild_in = $(if $(filter $(KVER_7),$(1)),$(CURDIR)/scripts/sid-run.sh )
+kbuild_dir = $(if $(filter $(KVER_7),$(1)),$(SID_ROOT))/lib/modules/$(1)/build
 
 # Files the kernel module is built from; copied per kernel so that two
 # kernels' objects never share a directory.
@@ -44,15 +55,15 @@ MODULE_SRCS := Kbuild module uapi
 
 .PHONY: all module modules lib selftests examples bench bench-build \
 	bench-quick check demo lint setup clean help module-debug check-debug \
-	fuzz-build lib-check canaries
+	fuzz-build lib-check canaries dkms-src dkms-install dkms-remove
 
 all: modules lib selftests examples bench-build
 
 help:
-	@sed -n '3,26p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,36p' $(firstword $(MAKEFILE_LIST))
 
 define need_env
-	@test -n "$(KVER_61)" -a -n "$(KVER_612)" -a -n "$(LINUX_SRC)" || \
+	@test -n "$(KVER_61)" -a -n "$(KVER_612)" -a -n "$(KVER_7)" -a -n "$(LINUX_SRC)" || \
 		{ echo "no $(IRQROUTE_CACHE)/env.sh: run 'sudo scripts/setup-host.sh' first" >&2; exit 1; }
 endef
 
@@ -67,14 +78,14 @@ modules: $(addprefix module-,$(KVERS))
 
 module-%:
 	$(need_env)
-	@test -d /lib/modules/$*/build || \
-		{ echo "no kbuild tree /lib/modules/$*/build" >&2; exit 1; }
+	@test -d $(call kbuild_dir,$*) || \
+		{ echo "no kbuild tree $(call kbuild_dir,$*)" >&2; exit 1; }
 	@mkdir -p $(BUILD)/$*/src
 	@# --delete drops removed sources; build products are excluded (kept)
 	@rsync -a --delete --exclude='*.o' --exclude='.*.cmd' \
 		--exclude='*.mod' --exclude='*.mod.c' --exclude='*.ko' \
 		$(MODULE_SRCS) $(BUILD)/$*/src/
-	$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$*/src \
+	$(call kbuild_in,$*)$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$*/src \
 		$(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS)) modules
 	@cp $(BUILD)/$*/src/irqroute.ko $(BUILD)/$*/irqroute.ko
 	@echo "  MODULE  build/$*/irqroute.ko"
@@ -95,7 +106,7 @@ canaries:
 	    rsync -a --delete --exclude='*.o' --exclude='.*.cmd' \
 		--exclude='*.mod' --exclude='*.mod.c' --exclude='*.ko' \
 		$(MODULE_SRCS) $$d/src/; \
-	    $(MAKE) -C /lib/modules/$$k/build M=$$d/src IRQROUTE_CANARY=$$c \
+	    $$(test "$$k" != "$(KVER_7)" || echo scripts/sid-run.sh) $(MAKE) -C /lib/modules/$$k/build M=$$d/src IRQROUTE_CANARY=$$c \
 		$(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS)) modules \
 		>$$d/build.log 2>&1 || { cat $$d/build.log; exit 1; }; \
 	    cp $$d/src/irqroute.ko $$d/irqroute.ko; \
@@ -123,6 +134,47 @@ bench-build: lib
 fuzz-build:
 	$(need_env)
 	$(MAKE) -C selftests/fuzz O=$(BUILD)/fuzz LINUX_SRC=$(LINUX_SRC)
+
+# DKMS (Documentation/install.rst). The version comes from VERSION only;
+# dkms.conf holds a placeholder for it, as dh_dkms -V expects.
+IRQROUTE_VERSION := $(shell cat $(CURDIR)/VERSION)
+DKMS_SRCS := Kbuild VERSION $(wildcard module/*.[ch]) $(wildcard uapi/linux/*.h)
+DKMS_DIR = $(DESTDIR)/usr/src/irqroute-$(IRQROUTE_VERSION)
+DKMS_MOD = irqroute/$(IRQROUTE_VERSION)
+
+dkms-src:
+	@test -n "$(IRQROUTE_VERSION)" || { echo "no VERSION" >&2; exit 1; }
+	@rm -rf $(DKMS_DIR)
+	@set -e; for f in $(DKMS_SRCS); do \
+		install -D -m 644 $$f $(DKMS_DIR)/$$f; done
+	@sed 's/#MODULE_VERSION#/$(IRQROUTE_VERSION)/' dkms.conf \
+		>$(DKMS_DIR)/dkms.conf
+	@echo "  DKMS    $(DKMS_DIR)"
+
+# dkms autoinstall would do the running kernel only: every kernel with a
+# kbuild tree instead. A kernel that dkms.conf's BUILD_EXCLUSIVE_CONFIG
+# rules out makes dkms exit 77: skipped, not failed.
+dkms-install: dkms-remove
+	$(MAKE) dkms-src DESTDIR=
+	dkms add $(DKMS_MOD)
+	@set -e; for d in /lib/modules/*/build; do \
+		[ -d $$d ] || continue; k=$${d%/build}; k=$${k##*/}; \
+		rc=0; dkms install $(DKMS_MOD) -k $$k || rc=$$?; \
+		case $$rc in \
+		0) ;; \
+		77) echo "  DKMS    $$k: skipped (BUILD_EXCLUSIVE_CONFIG)" ;; \
+		*) exit $$rc ;; \
+		esac; \
+	done
+	dkms status $(DKMS_MOD)
+
+# Also removes the sources it copied; one not added is not an error.
+dkms-remove:
+	@command -v dkms >/dev/null || \
+		{ echo "no dkms: apt-get install dkms" >&2; exit 1; }
+	@if dkms status $(DKMS_MOD) | grep -q .; then \
+		dkms remove $(DKMS_MOD) --all; fi
+	rm -rf /usr/src/irqroute-$(IRQROUTE_VERSION)
 
 # Not part of `all`: they boot VMs (bench/run.sh builds what they need).
 BENCH_KVERS ?= $(or $(KVER),6.1)
