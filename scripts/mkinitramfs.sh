@@ -6,7 +6,7 @@
 #   /bin/busybox (+ /bin/sh)   busybox-static
 #   /irqroute/kmod/*.ko        KVM and VFIO modules of that kernel, plus their
 #   /irqroute/kmod/ORDER       dependencies (modules.dep), in load order
-#   /irqroute/irqroute.ko      build/<abi>/irqroute.ko
+#   /irqroute/irqroute.ko      build/<abi>/irqroute.ko, or the one of --ko
 #   /irqroute/tests/           build/selftests/* (with TESTS), and the
 #                              committed case lists selftests/CASES and
 #                              selftests/faults/CASES (as CASES.faults)
@@ -19,14 +19,14 @@
 #                              make canaries) and that list as CANARIES
 #
 # usage: mkinitramfs.sh --kver <abi> --out <file.cpio.gz> [--build <dir>]
-#                       [--canaries]
+#                       [--canaries] [--ko <irqroute.ko>]
 
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
 BUILD=$ROOT/build
-KVER="" OUT="" CANARIES=0
+KVER="" OUT="" CANARIES=0 KO=""
 
 die() { echo "mkinitramfs: ERROR: $*" >&2; exit 1; }
 
@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
 	--canaries) CANARIES=1; shift ;;
+	--ko) KO=$2; shift 2 ;;	# e.g. the one dkms built
 	*) die "unknown argument $1" ;;
 	esac
 done
@@ -108,7 +109,10 @@ for m in "${ORDER[@]}"; do
 	echo "$m" >>"$STAGE/irqroute/kmod/ORDER"
 done
 
-if [ -f "$BUILD/$KVER/irqroute.ko" ]; then
+if [ -n "$KO" ]; then
+	[ -f "$KO" ] || die "no $KO"
+	cp "$KO" "$STAGE/irqroute/irqroute.ko"
+elif [ -f "$BUILD/$KVER/irqroute.ko" ]; then
 	cp "$BUILD/$KVER/irqroute.ko" "$STAGE/irqroute/irqroute.ko"
 else
 	echo "mkinitramfs: warning: no $BUILD/$KVER/irqroute.ko" >&2

@@ -8,6 +8,11 @@
 # usage: vm-run.sh --kver <abi> --mode test|demo|bench|fuzz|canary [--timeout S]
 #                  [--test-timeout S] [--only test1,test2] [--repeat N]
 #                  [--append ARGS] [--mem MB] [--fuzz-seconds N]
+#                  [--ko PATH]
+#
+# --ko boots that irqroute.ko (e.g. one dkms built) instead of
+# build/<abi>/irqroute.ko; its logs are named <abi>-ko-<mode>.*, so that
+# they never replace those of the run of build/<abi>/irqroute.ko.
 #
 # IRQROUTE_VM_CPU=MODEL: QEMU's -cpu (default max,+svm);
 # IRQROUTE_VM_SILENCE=S: in test mode, how long a silent console means a
@@ -24,7 +29,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
 BUILD=$ROOT/build
 KVER="" MODE=test TIMEOUT="" TEST_TIMEOUT=300 ONLY="" REPEAT=1 APPEND="" MEM=2048
-FUZZ_SECONDS=60
+FUZZ_SECONDS=60 KO=""
 
 die() { echo "vm-run: ERROR: $*" >&2; exit 2; }
 
@@ -39,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--append) APPEND=$2; shift 2 ;;
 	--mem) MEM=$2; shift 2 ;;	# the debug kernel (KASAN) wants more
 	--fuzz-seconds) FUZZ_SECONDS=$2; shift 2 ;;	# mode fuzz only
+	--ko) KO=$2; shift 2 ;;
 	*) die "unknown argument $1" ;;
 	esac
 done
@@ -57,13 +63,14 @@ VMLINUZ=$CACHE/kernels/$KVER/boot/vmlinuz-$KVER
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing"
 
 mkdir -p "$BUILD/logs" "$BUILD/initramfs"
-LOG=$BUILD/logs/$KVER-$MODE.log
-RESULT=$BUILD/logs/$KVER-$MODE.result
-INITRD=$BUILD/initramfs/$KVER-$MODE.cpio.gz
+NAME=$KVER${KO:+-ko}-$MODE
+LOG=$BUILD/logs/$NAME.log
+RESULT=$BUILD/logs/$NAME.result
+INITRD=$BUILD/initramfs/$NAME.cpio.gz
 rm -f "$RESULT"
 
 "$ROOT/scripts/mkinitramfs.sh" --kver "$KVER" --out "$INITRD" --build "$BUILD" \
-	$([ "$MODE" = canary ] && echo --canaries)
+	$([ "$MODE" = canary ] && echo --canaries) ${KO:+--ko "$KO"}
 
 CMDLINE="console=ttyS0 quiet panic=-1 intel_iommu=on slub_debug=FZPU"
 CMDLINE+=" panic_on_warn=1 kfence.sample_interval=10"
