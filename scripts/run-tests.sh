@@ -2,17 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The whole test matrix, on a Debian 12 machine, as root:
-#   setup (cached after the first run), build (module for 6.1 and 6.12,
+#   setup (cached after the first run), build (module for 6.1, 6.12, 7.x,
 #   library, selftests, examples), lint, the host tests (the library's
 #   make lib-check, and scripts/test-runner.sh for the VM runner's
-#   counting), then the selftests in a VM on each kernel. Ends with one
-#   line "N passed, N failed": the kselftest cases of both kernels plus
+#   counting), then the selftests in a VM on each kernel (Debian's 6.1,
+#   bookworm-backports' 6.12, sid's newest 7.x). Ends with one
+#   line "N passed, N failed": the kselftest cases of every kernel plus
 #   the VM's rmmod, kernel-log and case-list checks, the host tests' cases,
 #   plus one case for the lint step; the line before it says how many
 #   test binaries ran again after a testbed fault.
 #
 # Environment: IRQROUTE_SKIP_SETUP=1 (cache already filled),
-#              IRQROUTE_SKIP_LINT=1, IRQROUTE_TEST_KVERS="6.1 6.12" (subset).
+#              IRQROUTE_SKIP_LINT=1, IRQROUTE_TEST_KVERS="6.1 6.12 7" (subset).
 
 set -uo pipefail
 
@@ -103,10 +104,11 @@ phase_done host "$t"
 
 # --- selftests in the VMs ---------------------------------------------------
 kernels=()
-for k in ${IRQROUTE_TEST_KVERS:-6.1 6.12}; do
+for k in ${IRQROUTE_TEST_KVERS:-6.1 6.12 7}; do
 	case $k in
 	6.1) kernels+=("$KVER_61") ;;
 	6.12) kernels+=("$KVER_612") ;;
+	7) kernels+=("$KVER_7") ;;
 	*) kernels+=("$k") ;;
 	esac
 done

@@ -12,10 +12,12 @@
 #     $IRQROUTE_CACHE/kernels/<abi>/ with .ko.xz decompressed and depmod run;
 #   - the linux-source-6.1 tree at $IRQROUTE_CACHE/linux-6.1 ("make headers"
 #     done), for kselftest_harness.h and the KVM selftest library;
-#   - Module.symvers of the newest Debian sid linux-headers-7.* package, for
-#     the symbol-export check (sid is used through a private apt config so the
-#     host's apt is never switched to sid);
-#   - $IRQROUTE_CACHE/env.sh with KVER_61, KVER_612, LINUX_SRC, SYMVERS_7.
+#   - a Debian sid chroot ($IRQROUTE_CACHE/sid-root, debootstrap minbase) with
+#     the newest linux-headers-7.*-amd64, make and sparse, where the module
+#     is built for 7.x (scripts/sid-run.sh), and that kernel's image unpacked
+#     like the others (the host's apt is never switched to sid);
+#   - $IRQROUTE_CACHE/env.sh with KVER_61, KVER_612, KVER_7, SID_ROOT,
+#     LINUX_SRC, SYMVERS_7.
 #
 # Environment: IRQROUTE_CACHE (default /var/tmp/irqroute-cache),
 #              IRQROUTE_REFRESH=1 to re-resolve ABIs and re-download.
@@ -27,11 +29,10 @@ DL=$CACHE/dl
 ENV_SH=$CACHE/env.sh
 BPO_SOURCES=/etc/apt/sources.list.d/irqroute-backports.sources
 HOST_SOURCES=/etc/apt/sources.list.d/debian.sources
-SID_DIR=$CACHE/sid-apt
 
 PACKAGES=(build-essential kmod qemu-system-x86 busybox-static cpio xz-utils
 	  sparse gnuplot-nox flex bison bc libelf-dev libssl-dev rsync perl
-	  python3-docutils)
+	  python3-docutils debootstrap)
 
 log() { echo "setup-host: $*" >&2; }
 die() { echo "setup-host: ERROR: $*" >&2; exit 1; }
@@ -68,6 +69,8 @@ cache_complete() {
 	packages_installed "${PACKAGES[@]}" &&
 		kernel_ready "$KVER_61" && kernel_ready "$KVER_612" &&
 		[ -f "$LINUX_SRC/.irqroute-headers-done" ] &&
+		[ -n "${KVER_7:-}" ] && [ -f "$SID_ROOT/.irqroute-ready" ] &&
+		[ -f "$IRQROUTE_KERNELS/$KVER_7/.unpacked" ] &&
 		[ -s "$SYMVERS_7" ] && [ -f "$BPO_SOURCES" ]
 }
 
@@ -203,54 +206,75 @@ download linux-source-6.1 >/dev/null
 ) 9>"$CACHE/.src.lock"
 
 # ---------------------------------------------------------------------------
-# Debian sid Module.symvers for 7.x, through a private apt configuration.
+# Linux 7.x: Debian sid's newest, built in a sid chroot (its headers need
+# sid's gcc) and booted from sid's packages. The host's apt never sees sid.
 # ---------------------------------------------------------------------------
-SYMVERS_7=$CACHE/symvers-7/Module.symvers
-if [ ! -s "$SYMVERS_7" ] || [ "${IRQROUTE_REFRESH:-0}" = 1 ]; then
-	mkdir -p "$SID_DIR/lists/partial" "$SID_DIR/cache/archives/partial" \
-		 "$CACHE/symvers-7"
-	write_sources "$SID_DIR/sid.sources" sid
-	SID_APT=(-o Dir::Etc::sourcelist="$SID_DIR/sid.sources"
-		 -o Dir::Etc::sourceparts=-
-		 -o Dir::State::Lists="$SID_DIR/lists"
-		 -o Dir::Cache="$SID_DIR/cache"
-		 -o APT::Get::List-Cleanup=0
-		 # Signatures are still checked; a mirror or snapshot whose sid
-		 # Release is past its Valid-Until must not stop us reading one
-		 # text file out of a package.
-		 -o Acquire::Check-Valid-Until=false)
-	log "apt-get update (sid, private lists in $SID_DIR)"
-	apt-get "${SID_APT[@]}" update -q >/dev/null
+SID_ROOT=$CACHE/sid-root
+sid() { chroot "$SID_ROOT" "$@"; }
+
+if [ ! -f "$SID_ROOT/.irqroute-ready" ] || [ "${IRQROUTE_REFRESH:-0}" = 1 ]; then
+	if [ ! -x "$SID_ROOT/usr/bin/apt-get" ]; then
+		log "debootstrap sid into $SID_ROOT"
+		rm -rf "$SID_ROOT"
+		debootstrap --variant=minbase --keyring="$KEYRING" sid \
+			"$SID_ROOT" "$URIS" >"$CACHE/sid-debootstrap.log" 2>&1 ||
+			die "debootstrap sid failed: $CACHE/sid-debootstrap.log"
+	fi
+	# Signatures are still checked; a mirror or snapshot whose sid
+	# Release is past its Valid-Until must not stop the build.
+	echo 'Acquire::Check-Valid-Until "false";' \
+		>"$SID_ROOT/etc/apt/apt.conf.d/99irqroute"
+	log "apt-get update (sid chroot)"
+	sid apt-get update -q >/dev/null
 	# Newest 7.x ABI: linux-headers-7.<x>.<y>[+...]-amd64 (not -rt/-cloud).
-	abi7=$(apt-cache "${SID_APT[@]}" pkgnames linux-headers-7. |
+	abi7=$(sid apt-cache pkgnames linux-headers-7. |
 	       sed -nE 's/^linux-headers-(7\.[^[:space:]]*)-amd64$/\1/p' |
 	       grep -vE -- '-(rt|cloud)$' | sort -V | tail -n1)
 	[ -n "$abi7" ] || die "no linux-headers-7.*-amd64 in sid"
-	tmp=$(mktemp -d)
-	found=""
-	# Module.symvers has been shipped by the flavour package; look in the
-	# -common package too in case the packaging moves it.
-	for pkg in "linux-headers-$abi7-amd64" "linux-headers-$abi7-common"; do
-		(cd "$tmp" && apt-get "${SID_APT[@]}" -o APT::Sandbox::User=root \
-			download -q "$pkg" \
-			>/dev/null) || continue
-		deb=$(ls "$tmp/${pkg}"_*.deb)
-		member=$(dpkg-deb -c "$deb" | awk '{print $NF}' |
-			 grep '/Module\.symvers$' | head -n1 || true)
-		if [ -n "$member" ]; then
-			dpkg-deb --fsys-tarfile "$deb" |
-				tar -xO "$member" >"$SYMVERS_7.tmp"
-			mv "$SYMVERS_7.tmp" "$SYMVERS_7"
-			echo "$(basename "$deb") $member" \
-				>"$CACHE/symvers-7/SOURCE"
-			found=$pkg
-			break
-		fi
-	done
-	rm -rf "$tmp"
-	[ -n "$found" ] || die "no Module.symvers in linux-headers-$abi7-{amd64,common}"
-	log "sid Module.symvers from $(cat "$CACHE/symvers-7/SOURCE")"
+	KVER_7=$abi7-amd64
+	log "KVER_7=$KVER_7: headers, make and sparse in the chroot"
+	sid env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "linux-headers-$KVER_7" make sparse \
+		>/dev/null
+	# Debian's split headers lack scripts/checker-valid.sh, which kbuild
+	# runs to ask whether sparse works before C=1/C=2; answer the same
+	# question: sparse must run on a line of C.
+	cv=$SID_ROOT/usr/src/linux-headers-$abi7-common/scripts/checker-valid.sh
+	if [ ! -e "$cv" ]; then
+		printf '%s\n' '#!/bin/sh' \
+			'# irqroute setup-host.sh: stand-in, missing from the package' \
+			'echo "int x;" | "$@" - >/dev/null 2>&1 && echo 1' >"$cv"
+		chmod 755 "$cv"
+	fi
+	# The kernel: split into linux-binary (vmlinuz), linux-modules and
+	# linux-base (System.map, config, modules.builtin). Unpacked into the
+	# layout the 6.x images have (boot/vmlinuz-<abi>, lib/modules/<abi>).
+	dir=$CACHE/kernels/$KVER_7
+	if [ ! -f "$dir/.unpacked" ]; then
+		rm -rf "$dir" "$SID_ROOT/tmp/irqroute-debs"
+		mkdir -p "$dir/boot" "$SID_ROOT/tmp/irqroute-debs"
+		log "downloading and unpacking the $KVER_7 kernel"
+		sid sh -c "cd /tmp/irqroute-debs && apt-get download -q \
+			-o APT::Sandbox::User=root \
+			linux-binary-$KVER_7 linux-modules-$KVER_7 \
+			linux-base-$KVER_7 >/dev/null"
+		for deb in "$SID_ROOT"/tmp/irqroute-debs/*.deb; do
+			dpkg -x "$deb" "$dir"
+		done
+		rm -rf "$SID_ROOT/tmp/irqroute-debs"
+		[ -e "$dir/lib" ] || ln -s usr/lib "$dir/lib"
+		ln -sf "../lib/modules/$KVER_7/vmlinuz" "$dir/boot/vmlinuz-$KVER_7"
+		find "$dir/lib/modules/$KVER_7" -name '*.ko.xz' -print0 |
+			xargs -0 -r -n 64 xz -d -f
+		depmod -b "$dir" "$KVER_7"
+		ls "$dir/boot/vmlinuz-$KVER_7" >/dev/null
+		touch "$dir/.unpacked"
+	fi
+	echo "$KVER_7" >"$SID_ROOT/.irqroute-ready"
 fi
+KVER_7=$(cat "$SID_ROOT/.irqroute-ready")
+SYMVERS_7=$SID_ROOT/usr/src/linux-headers-$KVER_7/Module.symvers
+[ -s "$SYMVERS_7" ] || die "no $SYMVERS_7"
 
 # ---------------------------------------------------------------------------
 # env.sh: both shell- and make-includable (no quotes, no spaces in values).
@@ -260,6 +284,8 @@ cat >"$ENV_SH.tmp" <<EOF
 export KVER_61=$KVER_61
 export KVER_612=$KVER_612
 export LINUX_SRC=$LINUX_SRC
+export KVER_7=$KVER_7
+export SID_ROOT=$SID_ROOT
 export SYMVERS_7=$SYMVERS_7
 export IRQROUTE_KERNELS=$CACHE/kernels
 EOF
