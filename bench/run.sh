@@ -9,7 +9,7 @@
 #   build/bench/report-<abi>.md, costn-<abi>.dat   per kernel
 #
 # usage: bench/run.sh [--quick] [--kvers "6.1 6.12"]
-#   --kvers   kernel ABIs, or the short names 6.1 and 6.12; default
+#   --kvers   kernel ABIs, or the short names 6.1, 6.12 and 7; default
 #             $BENCH_KVERS, else $KVER, else 6.1
 #   --quick   seconds instead of minutes (CI): few iterations, N = 16 and
 #             64, 4 VMs x 16 routes; keeps the VM's debug options
@@ -54,6 +54,7 @@ for k in $KVERS; do
 	case $k in
 	6.1) abis+=("$KVER_61") ;;
 	6.12) abis+=("$KVER_612") ;;
+	7) abis+=("$KVER_7") ;;
 	*) abis+=("$k") ;;
 	esac
 done

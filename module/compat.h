@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * irqroute: the kernel API differences between the supported kernels
- * (Debian's 6.1 and 6.12; linked symbols checked against 7.x). Each shim
+ * (Debian's 6.1 and 6.12, sid's newest 7.x). Each shim
  * names the kernel version that changed the API; the HAVE_* macros come
  * from feature probes in Kbuild.
  */

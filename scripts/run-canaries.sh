@@ -43,6 +43,7 @@ for k in $KVERS; do
 	case $k in
 	6.1) kver=$KVER_61 ;;
 	6.12) kver=$KVER_612 ;;
+	7) kver=$KVER_7 ;;
 	*) kver=$k ;;
 	esac
 	echo "=== canaries on $kver"

@@ -4,7 +4,7 @@
 # Build irqroute.ko, libirqroute and irqroute-fuzz, then fuzz /dev/irqroute
 # in a test VM for a bounded time (selftests/fuzz/irqroute-fuzz.c).
 #
-# usage: run-fuzz.sh [--seconds N] [--kver <abi>|6.1|6.12|debug] [--seed S]
+# usage: run-fuzz.sh [--seconds N] [--kver <abi>|6.1|6.12|7|debug] [--seed S]
 #                    [--timeout S]
 #
 # Default: 60 s on 6.1. The verdict is the fuzzer's own (no hang, no crash,
@@ -42,6 +42,7 @@ DEBUG=0
 case $KVER in
 6.1) KVER=$KVER_61 ;;
 6.12) KVER=$KVER_612 ;;
+7) KVER=$KVER_7 ;;
 debug)
 	DEBUG=1
 	"$ROOT/scripts/build-debug-kernel.sh" || die "debug kernel build failed"
