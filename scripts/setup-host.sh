@@ -233,9 +233,11 @@ if [ ! -f "$SID_ROOT/.irqroute-ready" ] || [ "${IRQROUTE_REFRESH:-0}" = 1 ]; the
 	[ -n "$abi7" ] || die "no linux-headers-7.*-amd64 in sid"
 	KVER_7=$abi7-amd64
 	log "KVER_7=$KVER_7: headers, make and sparse in the chroot"
+	# (dpkg's "Can not write log (Is /dev/pts mounted?)" is harmless.)
 	sid env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends "linux-headers-$KVER_7" make sparse \
-		>/dev/null
+		>"$CACHE/sid-install.log" 2>&1 ||
+		{ cat "$CACHE/sid-install.log"; die "apt-get install in the sid chroot failed"; }
 	# Debian's split headers lack scripts/checker-valid.sh, which kbuild
 	# runs to ask whether sparse works before C=1/C=2; answer the same
 	# question: sparse must run on a line of C.
