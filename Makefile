@@ -169,9 +169,13 @@ dkms-install: dkms-remove
 	dkms status $(DKMS_MOD)
 
 # Also removes the sources it copied; one not added is not an error.
+# Sources that the irqroute-dkms package installed are the package's.
 dkms-remove:
 	@command -v dkms >/dev/null || \
 		{ echo "no dkms: apt-get install dkms" >&2; exit 1; }
+	@if dpkg-query -S /usr/src/irqroute-$(IRQROUTE_VERSION) >/dev/null 2>&1; then \
+		echo "/usr/src/irqroute-$(IRQROUTE_VERSION) is the irqroute-dkms package's: apt-get remove irqroute-dkms" >&2; \
+		exit 1; fi
 	@if dkms status $(DKMS_MOD) | grep -q .; then \
 		dkms remove $(DKMS_MOD) --all; fi
 	rm -rf /usr/src/irqroute-$(IRQROUTE_VERSION)
