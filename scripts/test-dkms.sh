@@ -61,8 +61,12 @@ trap cleanup EXIT
 st=$(dpkg-query -W -f='${db:Status-Status}' dkms 2>/dev/null || true)
 if [ "$st" != installed ]; then
 	echo "test-dkms: apt-get install dkms" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
-		install -y -q --no-install-recommends dkms >/dev/null ||
+	export DEBIAN_FRONTEND=noninteractive
+	apt=(apt-get -o DPkg::Lock::Timeout=600 -q)
+	# Once more after an update, if the lists were stale.
+	"${apt[@]}" install -y --no-install-recommends dkms >/dev/null ||
+		{ "${apt[@]}" update >/dev/null &&
+		  "${apt[@]}" install -y --no-install-recommends dkms >/dev/null; } ||
 		{ not_ok "apt-get install dkms"; finish; }
 fi
 
