@@ -24,9 +24,8 @@
 # usage: test-packages.sh [--keep]    ends with "N passed, N failed"
 #   --keep: leave the temporary tree and chroot (the path is printed)
 #
-# Measured on a 2-core machine, beside a CI run: 53-82 s with the cache
-# filled (build 17 s, lintian 15-20 s, apt in the chroot 16-27 s); 3 min
-# 20 s the first time (debootstrap 2 min, the chroot's .debs 40 s).
+# Measured on a 2-core machine: 53-82 s with the cache filled, 2-3.5 min
+# the first time (debootstrap); Documentation/install.rst has the details.
 
 set -euo pipefail
 
