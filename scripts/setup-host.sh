@@ -82,24 +82,8 @@ fi
 # ---------------------------------------------------------------------------
 # Debian mirror URIs, from the host's own apt configuration (never hard-coded).
 # ---------------------------------------------------------------------------
-debian_uris() {
-	local uris=""
-	if [ -f "$HOST_SOURCES" ]; then
-		# deb822: the stanza whose Suites: contains the word "bookworm".
-		uris=$(awk '
-			/^[[:space:]]*$/ { if (s && u) { print u; exit } s = 0; u = ""; next }
-			/^URIs:/   { sub(/^URIs:[[:space:]]*/, ""); u = $0 }
-			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") s = 1 }
-			END { if (s && u) print u }' "$HOST_SOURCES" | head -n1)
-	fi
-	if [ -z "$uris" ] && [ -f /etc/apt/sources.list ]; then
-		# one-line format fallback: "deb [opts] URI bookworm main ..."
-		uris=$(sed -nE 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+)[[:space:]]+bookworm[[:space:]].*/\2/p' \
-			/etc/apt/sources.list | head -n1)
-	fi
-	[ -n "$uris" ] || die "cannot find the bookworm URIs in $HOST_SOURCES or /etc/apt/sources.list"
-	echo "$uris"
-}
+# shellcheck source=scripts/debian-uris.sh
+. "$(dirname "$0")/debian-uris.sh"
 
 URIS=$(debian_uris)
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -165,19 +149,32 @@ download() {	# $1 = package; prints the .deb path
 	echo "$deb"
 }
 
-unpack_kernel() {	# $1 = abi
+# Unpacks kernel packages into $CACHE/kernels/<abi>, in the layout the
+# test VM takes (boot/vmlinuz-<abi>, lib/modules/<abi>), modules
+# decompressed and depmod run.
+unpack_debs() {	# $1 = abi, rest = .debs
 	local abi=$1 dir=$CACHE/kernels/$1 deb
-	[ -f "$dir/.unpacked" ] && return 0
-	deb=$(download "linux-image-$abi-unsigned")
-	log "unpacking $(basename "$deb")"
+	shift
 	rm -rf "$dir"
-	mkdir -p "$dir"
-	dpkg -x "$deb" "$dir"
+	mkdir -p "$dir/boot"
+	for deb in "$@"; do
+		log "unpacking $(basename "$deb")"
+		dpkg -x "$deb" "$dir"
+	done
+	# sid's split image: usr/lib/modules/<abi>/vmlinuz, no lib/ or boot/.
+	[ -e "$dir/lib" ] || ln -s usr/lib "$dir/lib"
+	[ -e "$dir/boot/vmlinuz-$abi" ] ||
+		ln -s "../lib/modules/$abi/vmlinuz" "$dir/boot/vmlinuz-$abi"
 	find "$dir/lib/modules/$abi" -name '*.ko.xz' -print0 |
 		xargs -0 -r -n 64 xz -d -f
 	depmod -b "$dir" "$abi"
 	ls "$dir/boot/vmlinuz-$abi" >/dev/null
 	touch "$dir/.unpacked"
+}
+
+unpack_kernel() {	# $1 = abi
+	[ -f "$CACHE/kernels/$1/.unpacked" ] ||
+		unpack_debs "$1" "$(download "linux-image-$1-unsigned")"
 }
 
 unpack_kernel "$KVER_61"
@@ -249,28 +246,17 @@ if [ ! -f "$SID_ROOT/.irqroute-ready" ] || [ "${IRQROUTE_REFRESH:-0}" = 1 ]; the
 		chmod 755 "$cv"
 	fi
 	# The kernel: split into linux-binary (vmlinuz), linux-modules and
-	# linux-base (System.map, config, modules.builtin). Unpacked into the
-	# layout the 6.x images have (boot/vmlinuz-<abi>, lib/modules/<abi>).
-	dir=$CACHE/kernels/$KVER_7
-	if [ ! -f "$dir/.unpacked" ]; then
-		rm -rf "$dir" "$SID_ROOT/tmp/irqroute-debs"
-		mkdir -p "$dir/boot" "$SID_ROOT/tmp/irqroute-debs"
-		log "downloading and unpacking the $KVER_7 kernel"
+	# linux-base (System.map, config, modules.builtin).
+	if [ ! -f "$CACHE/kernels/$KVER_7/.unpacked" ]; then
+		rm -rf "$SID_ROOT/tmp/irqroute-debs"
+		mkdir -p "$SID_ROOT/tmp/irqroute-debs"
+		log "downloading the $KVER_7 kernel"
 		sid sh -c "cd /tmp/irqroute-debs && apt-get download -q \
 			-o APT::Sandbox::User=root \
 			linux-binary-$KVER_7 linux-modules-$KVER_7 \
 			linux-base-$KVER_7 >/dev/null"
-		for deb in "$SID_ROOT"/tmp/irqroute-debs/*.deb; do
-			dpkg -x "$deb" "$dir"
-		done
+		unpack_debs "$KVER_7" "$SID_ROOT"/tmp/irqroute-debs/*.deb
 		rm -rf "$SID_ROOT/tmp/irqroute-debs"
-		[ -e "$dir/lib" ] || ln -s usr/lib "$dir/lib"
-		ln -sf "../lib/modules/$KVER_7/vmlinuz" "$dir/boot/vmlinuz-$KVER_7"
-		find "$dir/lib/modules/$KVER_7" -name '*.ko.xz' -print0 |
-			xargs -0 -r -n 64 xz -d -f
-		depmod -b "$dir" "$KVER_7"
-		ls "$dir/boot/vmlinuz-$KVER_7" >/dev/null
-		touch "$dir/.unpacked"
 	fi
 	echo "$KVER_7" >"$SID_ROOT/.irqroute-ready"
 fi

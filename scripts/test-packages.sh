@@ -118,26 +118,10 @@ packages_installed() {
 }
 
 # Debian mirror URIs, from the host's own apt configuration (never
-# hard-coded): the same as scripts/setup-host.sh's debian_uris().
+# hard-coded).
 die() { echo "test-packages: ERROR: $*" >&2; exit 1; }
-debian_uris() {
-	local uris=""
-	if [ -f "$HOST_SOURCES" ]; then
-		# deb822: the stanza whose Suites: contains the word "bookworm".
-		uris=$(awk '
-			/^[[:space:]]*$/ { if (s && u) { print u; exit } s = 0; u = ""; next }
-			/^URIs:/   { sub(/^URIs:[[:space:]]*/, ""); u = $0 }
-			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") s = 1 }
-			END { if (s && u) print u }' "$HOST_SOURCES" | head -n1)
-	fi
-	if [ -z "$uris" ] && [ -f /etc/apt/sources.list ]; then
-		# one-line format fallback: "deb [opts] URI bookworm main ..."
-		uris=$(sed -nE 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+)[[:space:]]+bookworm[[:space:]].*/\2/p' \
-			/etc/apt/sources.list | head -n1)
-	fi
-	[ -n "$uris" ] || die "cannot find the bookworm URIs in $HOST_SOURCES or /etc/apt/sources.list"
-	echo "$uris"
-}
+# shellcheck source=scripts/debian-uris.sh
+. "$ROOT/scripts/debian-uris.sh"
 
 # apt-get in the chroot. The host's apt does not check Valid-Until and
 # Date (its mirror may be a fixed snapshot); nor does the chroot's.
