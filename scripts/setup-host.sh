@@ -36,6 +36,9 @@ PACKAGES=(build-essential kmod qemu-system-x86 busybox-static cpio xz-utils
 
 log() { echo "setup-host: $*" >&2; }
 die() { echo "setup-host: ERROR: $*" >&2; exit 1; }
+# debian_uris, packages_installed
+# shellcheck source=scripts/debian-apt.sh
+. "$(dirname "$0")/debian-apt.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 mkdir -p "$DL" "$CACHE/kernels"
@@ -46,14 +49,6 @@ APT_LOCK=(-o DPkg::Lock::Timeout=600)
 # ---------------------------------------------------------------------------
 # Fast path: everything recorded in env.sh is still present.
 # ---------------------------------------------------------------------------
-packages_installed() {
-	local p st
-	for p in "$@"; do
-		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) ||
-			return 1
-		[ "$st" = installed ] || return 1
-	done
-}
 
 kernel_ready() {	# $1 = abi
 	[ -f "$CACHE/kernels/$1/.unpacked" ] &&
@@ -82,8 +77,6 @@ fi
 # ---------------------------------------------------------------------------
 # Debian mirror URIs, from the host's own apt configuration (never hard-coded).
 # ---------------------------------------------------------------------------
-# shellcheck source=scripts/debian-uris.sh
-. "$(dirname "$0")/debian-uris.sh"
 
 URIS=$(debian_uris)
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg

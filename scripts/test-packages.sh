@@ -108,20 +108,12 @@ step() {
 	fi
 }
 
-packages_installed() {
-	local p st
-	for p in "$@"; do
-		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) ||
-			return 1
-		[ "$st" = installed ] || return 1
-	done
-}
 
 # Debian mirror URIs, from the host's own apt configuration (never
 # hard-coded).
 die() { echo "test-packages: ERROR: $*" >&2; exit 1; }
-# shellcheck source=scripts/debian-uris.sh
-. "$ROOT/scripts/debian-uris.sh"
+# shellcheck source=scripts/debian-apt.sh
+. "$ROOT/scripts/debian-apt.sh"
 
 # apt-get in the chroot. The host's apt does not check Valid-Until and
 # Date (its mirror may be a fixed snapshot); nor does the chroot's.

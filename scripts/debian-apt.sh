@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
-# Sourced by scripts/setup-host.sh and scripts/test-packages.sh:
+# Sourced by scripts/setup-host.sh and scripts/test-packages.sh.
 # debian_uris prints the URIs of the host's bookworm apt source, read from
-# its own configuration, so that no mirror is ever named in this tree.
-# Uses $HOST_SOURCES (default /etc/apt/sources.list.d/debian.sources)
-# and the caller's die().
+# its own configuration, so that no mirror is ever named in this tree
+# (uses $HOST_SOURCES, default /etc/apt/sources.list.d/debian.sources, and
+# the caller's die()); packages_installed succeeds if every package named
+# is installed.
 
 debian_uris() {
 	local uris=""
@@ -23,4 +25,13 @@ debian_uris() {
 	fi
 	[ -n "$uris" ] || die "cannot find the bookworm URIs in $HOST_SOURCES or /etc/apt/sources.list"
 	echo "$uris"
+}
+
+packages_installed() {
+	local p st
+	for p in "$@"; do
+		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) ||
+			return 1
+		[ "$st" = installed ] || return 1
+	done
 }
