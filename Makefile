@@ -51,7 +51,7 @@ kbuild_dir = $(if $(filter $(KVER_7),$(1)),$(SID_ROOT))/lib/modules/$(1)/build
 
 # Files the kernel module is built from; copied per kernel so that two
 # kernels' objects never share a directory.
-MODULE_SRCS := Kbuild module uapi
+MODULE_SRCS := Kbuild VERSION module uapi
 
 .PHONY: all module modules lib selftests examples bench bench-build \
 	bench-quick check demo lint setup clean help module-debug check-debug \

@@ -306,6 +306,7 @@ module_exit(irqroute_exit);
 MODULE_DESCRIPTION("Race-free MSI routing and masking for KVM VMs");
 MODULE_AUTHOR("The irqroute authors");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(IRQROUTE_VERSION);
 #ifdef IRQROUTE_CANARY_NAME
 MODULE_INFO(irqroute_canary, IRQROUTE_CANARY_NAME);
 #endif

@@ -45,7 +45,7 @@ stage() {	# $1 = name; prints the directory
 	local dir=$LINT/$1
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	cp -a Kbuild module uapi "$dir/"
+	cp -a Kbuild VERSION module uapi "$dir/"
 	echo "$dir"
 }
 
