@@ -79,6 +79,12 @@ for kver in "${KVERS[@]}"; do
 		fail "sparse build failed on $kver"
 		continue
 	fi
+	# kbuild turns the checker off with only a warning if it does not run.
+	if grep -q 'not available or not up to date' "$log"; then
+		grep 'not available or not up to date' "$log"
+		fail "sparse did not run on $kver"
+		continue
+	fi
 	# sparse prints "file:line:col: warning|error: ..." followed by
 	# indented context lines. Reports located in the kernel's own headers
 	# are not about this code: they are printed, but do not fail the check.

@@ -32,7 +32,7 @@ HOST_SOURCES=/etc/apt/sources.list.d/debian.sources
 
 PACKAGES=(build-essential kmod qemu-system-x86 busybox-static cpio xz-utils
 	  sparse gnuplot-nox flex bison bc libelf-dev libssl-dev rsync perl
-	  python3-docutils debootstrap)
+	  python3-docutils debootstrap zstd)
 
 log() { echo "setup-host: $*" >&2; }
 die() { echo "setup-host: ERROR: $*" >&2; exit 1; }
@@ -158,8 +158,14 @@ unpack_debs() {	# $1 = abi, rest = .debs
 	[ -e "$dir/lib" ] || ln -s usr/lib "$dir/lib"
 	[ -e "$dir/boot/vmlinuz-$abi" ] ||
 		ln -s "../lib/modules/$abi/vmlinuz" "$dir/boot/vmlinuz-$abi"
+	for f in System.map config; do
+		[ -e "$dir/boot/$f-$abi" ] ||
+			ln -s "../lib/modules/$abi/$f" "$dir/boot/$f-$abi"
+	done
 	find "$dir/lib/modules/$abi" -name '*.ko.xz' -print0 |
 		xargs -0 -r -n 64 xz -d -f
+	find "$dir/lib/modules/$abi" -name '*.ko.zst' -print0 |
+		xargs -0 -r -n 64 zstd -q -d --rm
 	depmod -b "$dir" "$abi"
 	ls "$dir/boot/vmlinuz-$abi" >/dev/null
 	touch "$dir/.unpacked"
@@ -201,13 +207,20 @@ download linux-source-6.1 >/dev/null
 # ---------------------------------------------------------------------------
 SID_ROOT=$CACHE/sid-root
 sid() { chroot "$SID_ROOT" "$@"; }
+# Serialised with other setups and with scripts/sid-run.sh (shared lock).
+exec 8>"$CACHE/.sid.lock"
+flock 8
 
 if [ ! -f "$SID_ROOT/.irqroute-ready" ] || [ "${IRQROUTE_REFRESH:-0}" = 1 ]; then
-	if [ ! -x "$SID_ROOT/usr/bin/apt-get" ]; then
+	# debootstrap removes its debootstrap/ directory only on success.
+	if [ ! -x "$SID_ROOT/usr/bin/apt-get" ] || [ -d "$SID_ROOT/debootstrap" ]; then
 		log "debootstrap sid into $SID_ROOT"
-		rm -rf "$SID_ROOT"
+		# A killed debootstrap can leave its mounts behind.
+		awk -v r="$SID_ROOT/" 'index($2, r) == 1 { print $2 }' \
+			/proc/self/mounts | sort -r | xargs -r -n 1 umount -l
+		rm -rf --one-file-system "$SID_ROOT"
 		debootstrap --variant=minbase --keyring="$KEYRING" sid \
-			"$SID_ROOT" "$URIS" >"$CACHE/sid-debootstrap.log" 2>&1 ||
+			"$SID_ROOT" "${URIS%% *}" >"$CACHE/sid-debootstrap.log" 2>&1 ||
 			die "debootstrap sid failed: $CACHE/sid-debootstrap.log"
 	fi
 	# Signatures are still checked; a mirror or snapshot whose sid
@@ -216,11 +229,15 @@ if [ ! -f "$SID_ROOT/.irqroute-ready" ] || [ "${IRQROUTE_REFRESH:-0}" = 1 ]; the
 		>"$SID_ROOT/etc/apt/apt.conf.d/99irqroute"
 	log "apt-get update (sid chroot)"
 	sid apt-get update -q >/dev/null
-	# Newest 7.x ABI: linux-headers-7.<x>.<y>[+...]-amd64 (not -rt/-cloud).
-	abi7=$(sid apt-cache pkgnames linux-headers-7. |
-	       sed -nE 's/^linux-headers-(7\.[^[:space:]]*)-amd64$/\1/p' |
-	       grep -vE -- '-(rt|cloud)$' | sort -V | tail -n1)
-	[ -n "$abi7" ] || die "no linux-headers-7.*-amd64 in sid"
+	# Newest 7.x ABI (not -rt/-cloud) that has both headers and an image:
+	# the image (linux-signed-amd64) can be published days after them.
+	abi7=$(sid apt-cache pkgnames linux-binary-7. |
+	       sed -nE '/-(rt|cloud)-amd64$/d; s/^linux-binary-(7\..*)-amd64$/\1/p' |
+	       while read -r v; do
+		       sid apt-cache show "linux-headers-$v-amd64" >/dev/null 2>&1 &&
+			       echo "$v"
+	       done | sort -V | tail -n1 || true)
+	[ -n "$abi7" ] || die "no 7.x in sid with linux-headers and linux-binary"
 	KVER_7=$abi7-amd64
 	log "KVER_7=$KVER_7: headers, make and sparse in the chroot"
 	# (dpkg's "Can not write log (Is /dev/pts mounted?)" is harmless.)
@@ -228,32 +245,41 @@ if [ ! -f "$SID_ROOT/.irqroute-ready" ] || [ "${IRQROUTE_REFRESH:-0}" = 1 ]; the
 		--no-install-recommends "linux-headers-$KVER_7" make sparse \
 		>"$CACHE/sid-install.log" 2>&1 ||
 		{ cat "$CACHE/sid-install.log"; die "apt-get install in the sid chroot failed"; }
+	sid apt-get clean
 	# Debian's split headers lack scripts/checker-valid.sh, which kbuild
-	# runs to ask whether sparse works before C=1/C=2; answer the same
-	# question: sparse must run on a line of C.
-	cv=$SID_ROOT/usr/src/linux-headers-$abi7-common/scripts/checker-valid.sh
-	if [ ! -e "$cv" ]; then
-		printf '%s\n' '#!/bin/sh' \
-			'# irqroute setup-host.sh: stand-in, missing from the package' \
-			'echo "int x;" | "$@" - >/dev/null 2>&1 && echo 1' >"$cv"
+	# runs to ask whether sparse works before C=1/C=2. The stand-in asks
+	# the same: sparse exits 0 even on an error, so it works if it parses
+	# a line of C without printing one.
+	src=$(readlink -f "$SID_ROOT/lib/modules/$KVER_7/source")
+	cv=$src/scripts/checker-valid.sh
+	case $src in "$SID_ROOT"/*) ;; *) die "bad $KVER_7 source link: $src" ;; esac
+	if [ ! -e "$cv" ] || grep -q irqroute "$cv"; then
+		cat >"$cv" <<-'EOF'
+		#!/bin/sh
+		# irqroute setup-host.sh: stand-in, missing from the package.
+		command -v "$1" >/dev/null 2>&1 || { echo 0; exit 0; }
+		if echo 'static int x __attribute__((unused));' |
+		   "$@" - 2>&1 | grep -q error; then echo 0; else echo 1; fi
+		EOF
 		chmod 755 "$cv"
-	fi
-	# The kernel: split into linux-binary (vmlinuz), linux-modules and
-	# linux-base (System.map, config, modules.builtin).
-	if [ ! -f "$CACHE/kernels/$KVER_7/.unpacked" ]; then
-		rm -rf "$SID_ROOT/tmp/irqroute-debs"
-		mkdir -p "$SID_ROOT/tmp/irqroute-debs"
-		log "downloading the $KVER_7 kernel"
-		sid sh -c "cd /tmp/irqroute-debs && apt-get download -q \
-			-o APT::Sandbox::User=root \
-			linux-binary-$KVER_7 linux-modules-$KVER_7 \
-			linux-base-$KVER_7 >/dev/null"
-		unpack_debs "$KVER_7" "$SID_ROOT"/tmp/irqroute-debs/*.deb
-		rm -rf "$SID_ROOT/tmp/irqroute-debs"
 	fi
 	echo "$KVER_7" >"$SID_ROOT/.irqroute-ready"
 fi
 KVER_7=$(cat "$SID_ROOT/.irqroute-ready")
+# The kernel: split into linux-binary (vmlinuz), linux-modules and
+# linux-base (System.map, config, modules.builtin).
+if [ ! -f "$CACHE/kernels/$KVER_7/.unpacked" ]; then
+	rm -rf "$SID_ROOT/tmp/irqroute-debs"
+	mkdir -p "$SID_ROOT/tmp/irqroute-debs"
+	log "downloading the $KVER_7 kernel"
+	sid sh -c "cd /tmp/irqroute-debs && apt-get download -q \
+		-o APT::Sandbox::User=root \
+		linux-binary-$KVER_7 linux-modules-$KVER_7 \
+		linux-base-$KVER_7 >/dev/null"
+	unpack_debs "$KVER_7" "$SID_ROOT"/tmp/irqroute-debs/*.deb
+	rm -rf "$SID_ROOT/tmp/irqroute-debs"
+fi
+exec 8>&-
 SYMVERS_7=$SID_ROOT/usr/src/linux-headers-$KVER_7/Module.symvers
 [ -s "$SYMVERS_7" ] || die "no $SYMVERS_7"
 

@@ -13,19 +13,25 @@
 
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
 CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
 SID_ROOT=${SID_ROOT:-$CACHE/sid-root}
 
 [ $# -gt 0 ] || { echo "usage: $0 <command> [args...]" >&2; exit 2; }
+[ "$(id -u)" = 0 ] ||
+	{ echo "sid-run: needs root (a mount namespace and chroot); 7.x builds run as root" >&2; exit 1; }
 [ -f "$SID_ROOT/.irqroute-ready" ] ||
 	{ echo "sid-run: no sid chroot at $SID_ROOT: run scripts/setup-host.sh" >&2; exit 1; }
 mkdir -p "$SID_ROOT$ROOT"
-case $PWD/ in "$ROOT"/*) dir=$PWD ;; *) dir=/ ;; esac
+# Shared with other builds; setup-host.sh takes it to change the chroot.
+exec 8>"$CACHE/.sid.lock"
+flock -s 8
+here=$(pwd -P)
+case $here/ in "$ROOT"/*) dir=$here ;; *) dir=/ ;; esac
 exec unshare --mount --propagation private -- /bin/sh -euc '
 	root=$1 src=$2 dir=$3
 	shift 3
 	mount -t proc proc "$root/proc"
-	mount --bind "$src" "$root$src"
+	mount --rbind "$src" "$root$src"
 	exec chroot "$root" /usr/bin/env -C "$dir" "$@"
 ' sid-run "$SID_ROOT" "$ROOT" "$dir" "$@"
