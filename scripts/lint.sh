@@ -108,15 +108,8 @@ done
 # --- 3. checkpatch ----------------------------------------------------------
 section "checkpatch.pl --strict"
 shopt -s nullglob
-mod_files=()
-for f in module/*.c module/*.h; do
-	[ "$f" = module/trace.h ] || mod_files+=("$f")
-done
+mod_files=(module/*.c module/*.h)
 shopt -u nullglob
-# module/trace.h is laid out like include/trace/events/*.h (TRACE_EVENT's
-# arguments one per line, each macro call left open): checkpatch reads
-# those as open-ended lines and misaligned parentheses, as it does for the
-# kernel's own trace headers. It is checked apart with those two ignored.
 [ ${#mod_files[@]} -gt 0 ] && [ -f uapi/linux/irqroute.h ] ||
 	fail "checkpatch: module/*.c or uapi/linux/irqroute.h missing"
 mkdir -p "$LINT"
@@ -130,8 +123,6 @@ CHECKPATCH=(perl "$LINUX_SRC/scripts/checkpatch.pl" --no-tree --strict
 # the same exemption is given by hand. Nothing else is ignored.
 "${CHECKPATCH[@]}" --ignore BIT_MACRO -f uapi/linux/irqroute.h \
 	>>"$cp_log" 2>&1 || true
-"${CHECKPATCH[@]}" --ignore OPEN_ENDED_LINE,PARENTHESIS_ALIGNMENT \
-	-f module/trace.h >>"$cp_log" 2>&1 || true
 if grep -E ': (ERROR|WARNING|CHECK):' "$cp_log"; then
 	fail "checkpatch: $(grep -cE ': (ERROR|WARNING|CHECK):' "$cp_log") report(s)"
 elif grep -i 'no such file' "$cp_log"; then
