@@ -25,6 +25,7 @@
 #define IRQROUTE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
@@ -32,13 +33,30 @@
 extern "C" {
 #endif
 
+/* The version of this header; irqroute_version() gives the library's. */
+#define IRQROUTE_VERSION_MAJOR	1
+#define IRQROUTE_VERSION_MINOR	1
+#define IRQROUTE_VERSION_PATCH	0
+
+/* True at compile time if this header is version @major.@minor or newer. */
+#define IRQROUTE_CHECK_VERSION(major, minor)				\
+	(IRQROUTE_VERSION_MAJOR == (major) &&				\
+	 IRQROUTE_VERSION_MINOR >= (minor))
+
 struct irqroute;        /* one attachment to one KVM VM */
 struct irqroute_route;  /* one GSI + trigger eventfd */
 
+/*
+ * Growth rule: a field after @flags is read only when a flag in @flags
+ * says it is set (as io_uring_params does), so a program built against a
+ * shorter struct never has bytes past it read. A library that does not
+ * know a flag fails with -EINVAL. Zero what you do not use.
+ */
 struct irqroute_opts {
 	uint32_t gsi_base;	/* first GSI of the route range */
 	uint32_t nr_routes;	/* routes in the range */
 	uint32_t flags;		/* IRQROUTE_F_* */
+	uint32_t __reserved[5];	/* for flag-gated fields; 0 */
 };
 
 /* Seed base routes with KVM's x86 defaults (GSI 0-23 to PIC/IOAPIC pins). */
@@ -116,12 +134,33 @@ int  irqroute_consume_pending_ioctl(struct irqroute_route *r, bool *pending);
 /* Non-destructive read of the pending bit (like a guest's PBA read). */
 bool irqroute_pending(const struct irqroute_route *r);
 
-/* Counters of the attachment; include <linux/irqroute.h> for the struct. */
+/*
+ * Counters of the attachment; include <linux/irqroute.h> for the struct.
+ * The macro passes the caller's sizeof(*st), so the library writes no
+ * more than the caller's struct holds (since 1.1; the function itself
+ * is the 1.0 ABI and writes only the first version's 56 bytes).
+ */
 struct irqroute_stats;
 int  irqroute_get_stats(struct irqroute *ir, struct irqroute_stats *st);
+int  irqroute_get_stats_sized(struct irqroute *ir, struct irqroute_stats *st,
+			      size_t size);
+#define irqroute_get_stats(ir, st) \
+	irqroute_get_stats_sized((ir), (st), sizeof(*(st)))
+
+/*
+ * consume_pending and pending with errors: 1 if the pending bit was (is)
+ * set, 0 if not, -EPERM in a fork()ed child. Since 1.1.
+ */
+int  irqroute_consume_pending_status(struct irqroute_route *r);
+int  irqroute_pending_status(const struct irqroute_route *r);
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *irqroute_version(void);
+/* Its parts, as numbers. Since 1.1. */
+int  irqroute_version_major(void);
+int  irqroute_version_minor(void);
+/* True if the library in use is @major.@minor or newer (same major). */
+bool irqroute_check_version(int major, int minor);
 
 #ifdef __cplusplus
 }

@@ -162,12 +162,35 @@ __irqroute_export int irqroute_fd(const struct irqroute *ir)
 	return ir->fd;
 }
 
-__irqroute_export int irqroute_get_stats(struct irqroute *ir,
-					 struct irqroute_stats *st)
+/*
+ * The first version of struct irqroute_stats ends at @feedback: the most
+ * that irqroute_get_stats() (the 1.0 entry point, which is not told the
+ * caller's size) may write.
+ */
+#define IRQROUTE_STATS_SIZE_1_0 \
+	(offsetof(struct irqroute_stats, feedback) + sizeof(uint64_t))
+
+/*
+ * Writes @size bytes at most: the kernel fills what it knows of them and
+ * zeroes nothing past min(@size, its own size), so the tail is zeroed here.
+ */
+__irqroute_export int irqroute_get_stats_sized(struct irqroute *ir,
+					       struct irqroute_stats *st,
+					       size_t size)
 {
 	if (!st)
 		return -EFAULT;
-	memset(st, 0, sizeof(*st));
-	st->size = sizeof(*st);
+	if (size < IRQROUTE_STATS_SIZE_1_0 || size > UINT32_MAX)
+		return -EINVAL;
+	memset(st, 0, size);
+	st->size = (uint32_t)size;
 	return __irqroute_ioctl(ir->fd, IRQROUTE_GET_STATS, st);
+}
+
+/* The header's macro of the same name calls irqroute_get_stats_sized(). */
+#undef irqroute_get_stats
+__irqroute_export int irqroute_get_stats(struct irqroute *ir,
+					 struct irqroute_stats *st)
+{
+	return irqroute_get_stats_sized(ir, st, IRQROUTE_STATS_SIZE_1_0);
 }

@@ -91,6 +91,21 @@ __irqroute_export bool irqroute_consume_pending(struct irqroute_route *r)
 				  __ATOMIC_SEQ_CST) & r->bit;
 }
 
+__irqroute_export int
+irqroute_consume_pending_status(struct irqroute_route *r)
+{
+	if (__irqroute_foreign(r->ir))
+		return -EPERM;
+	return irqroute_consume_pending(r);
+}
+
+__irqroute_export int irqroute_pending_status(const struct irqroute_route *r)
+{
+	if (__irqroute_foreign(r->ir))
+		return -EPERM;
+	return irqroute_pending(r);
+}
+
 __irqroute_export bool irqroute_pending(const struct irqroute_route *r)
 {
 	if (__irqroute_foreign(r->ir))

@@ -3,7 +3,11 @@
 #
 # abi-check.sh <outdir>: the ABI of libirqroute, checked without the module.
 #  - the public header's functions, libirqroute.map and the shared
-#    library's dynamic symbols are the same set, all at IRQROUTE_1.0;
+#    library's dynamic symbols are the same set, each at its map node's
+#    version (IRQROUTE_1.0, IRQROUTE_1.1, ...);
+#  - nothing released is gone: every symbol of debian/libirqroute1.symbols
+#    (the record of what each release exported) is still there, at the
+#    same version;
 #  - the SONAME is libirqroute.so.1;
 #  - every other global symbol of libirqroute.a is __irqroute_-prefixed;
 #  - the public header compiles on its own as C99, C11 and C++, and a
@@ -14,7 +18,7 @@ out=${1:?usage: abi-check.sh <outdir>}
 lib=$(cd "$(dirname "$0")/.." && pwd)
 uapi=$(cd "$lib/../uapi" && pwd)
 map=$lib/libirqroute.map
-so=$(ls "$out"/libirqroute.so.*.*.* | head -n 1)
+so=$out/libirqroute.so.$(cat "$lib/../VERSION")
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 tmp=$(mktemp -d)
@@ -25,9 +29,13 @@ failed=0
 ok() { passed=$((passed + 1)); echo "ok - $1"; }
 fail() { failed=$((failed + 1)); echo "not ok - $1"; }
 
-# Names between "global:" and "local:" in the version script.
-sed -n '/global:/,/local:/p' "$map" | tr -d ' \t;' |
-	grep -v -e '^global:' -e '^local:' -e '^$' | sort > "$tmp/map"
+# "name@@NODE" for every global of every node of the version script.
+awk '/^[A-Z_0-9.]+ *\{/ { node = $1; glob = 0; next }
+     /global:/ { glob = 1; next }
+     /local:|^}/ { glob = 0; next }
+     glob && NF { gsub(/[ \t;]/, ""); print $0 "@@" node }' "$map" |
+	sort > "$tmp/map-ver"
+sed 's/@.*//' "$tmp/map-ver" | sort > "$tmp/map"
 
 # Function declarations of the public header (name followed by "(").
 "$CC" -E -P -I"$uapi" "$lib/include/irqroute.h" |
@@ -35,7 +43,7 @@ sed -n '/global:/,/local:/p' "$map" | tr -d ' \t;' |
 
 # Dynamic symbols the shared library defines, minus the version node.
 nm -D --defined-only "$so" | awk '{ print $3 }' |
-	grep -v '^IRQROUTE_1\.0$' > "$tmp/dynsym-ver"
+	grep -v '^IRQROUTE_[0-9.]*$' | sort > "$tmp/dynsym-ver"
 sed 's/@.*//' "$tmp/dynsym-ver" | sort > "$tmp/dynsym"
 
 if [ -s "$tmp/map" ] && diff -u "$tmp/header" "$tmp/map"; then
@@ -50,10 +58,23 @@ else
 	fail "$(basename "$so") exports differ from the version script"
 fi
 
-if ! grep -v '@@IRQROUTE_1\.0$' "$tmp/dynsym-ver"; then
-	ok "every exported symbol is versioned IRQROUTE_1.0"
+if diff -u "$tmp/map-ver" "$tmp/dynsym-ver"; then
+	ok "every exported symbol has its map node's version ($(sed 's/.*@@//' "$tmp/map-ver" | sort -u | tr '\n' ' '))"
 else
-	fail "exported symbols without the IRQROUTE_1.0 version (above)"
+	fail "exported symbols' versions differ from the version script"
+fi
+
+# debian/libirqroute1.symbols: " name@NODE first-version" per released symbol.
+sed -n 's/^ \(irqroute_[a-z_0-9]*\)@\(IRQROUTE_[0-9.]*\) .*/\1@@\2/p' \
+	"$lib/../debian/libirqroute1.symbols" | sort > "$tmp/released"
+if [ -s "$tmp/released" ] &&
+   [ -z "$(comm -23 "$tmp/released" "$tmp/dynsym-ver" | tee "$tmp/gone")" ] &&
+   [ -z "$(comm -13 "$tmp/released" "$tmp/dynsym-ver" | tee "$tmp/new")" ]; then
+	ok "the $(wc -l < "$tmp/released") symbols of debian/libirqroute1.symbols are exported as recorded, none gone, none unrecorded"
+else
+	sed 's/^/# gone: /' "$tmp/gone"
+	sed 's/^/# not in debian\/libirqroute1.symbols: /' "$tmp/new"
+	fail "the exported symbols differ from debian/libirqroute1.symbols"
 fi
 
 soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')

@@ -64,6 +64,11 @@ static struct {
 	int trigger_fdflags, irqfd_fdflags;	/* F_GETFD at ROUTE_CREATE */
 } fake;
 
+static size_t min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
 int ioctl(int fd, unsigned long cmd, ...)
 {
 	va_list ap;
@@ -82,8 +87,9 @@ int ioctl(int fd, unsigned long cmd, ...)
 		errno = EBADF;
 		return -1;
 	}
-	memcpy(&fake.arg, arg, _IOC_SIZE(cmd) < sizeof(fake.arg) ?
-	       _IOC_SIZE(cmd) : sizeof(fake.arg));
+	/* Every struct starts with its size: read no more than the caller's. */
+	memcpy(&fake.arg, arg, min_size(min_size(_IOC_SIZE(cmd), *(uint32_t *)arg),
+				       sizeof(fake.arg)));
 	if (cmd == IRQROUTE_ROUTE_CREATE) {
 		struct irqroute_route_create *c = arg;
 
@@ -180,7 +186,88 @@ static bool bitmap_only(uint64_t *words, unsigned int word, uint64_t val)
 
 static bool test_version(void)
 {
+	char v[32];
+
 	CHECK(!strcmp(irqroute_version(), LIBIRQROUTE_VERSION));
+	snprintf(v, sizeof(v), "%d.%d.%d", IRQROUTE_VERSION_MAJOR,
+		 IRQROUTE_VERSION_MINOR, IRQROUTE_VERSION_PATCH);
+	CHECK(!strcmp(irqroute_version(), v));
+	CHECK(irqroute_version_major() == IRQROUTE_VERSION_MAJOR);
+	CHECK(irqroute_version_minor() == IRQROUTE_VERSION_MINOR);
+	CHECK(irqroute_check_version(1, 0));
+	CHECK(irqroute_check_version(1, IRQROUTE_VERSION_MINOR));
+	CHECK(!irqroute_check_version(1, IRQROUTE_VERSION_MINOR + 1));
+	CHECK(!irqroute_check_version(0, 0));
+	CHECK(!irqroute_check_version(2, 0));
+	CHECK(IRQROUTE_CHECK_VERSION(1, 1) && !IRQROUTE_CHECK_VERSION(2, 0));
+	return true;
+}
+
+/*
+ * @size bytes at the very end of a page whose next page is PROT_NONE: a
+ * write or read past them kills the test with SIGSEGV.
+ */
+static void *guarded(size_t size)
+{
+	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || mprotect(p + 4096, 4096, PROT_NONE)) {
+		perror("mmap");
+		exit(1);
+	}
+	return p + 4096 - size;
+}
+
+/* The first version of struct irqroute_stats: 56 bytes, no @deferred. */
+#define STATS_SIZE_1_0	56
+
+static bool test_stats_caller_sized(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_stats *old = guarded(STATS_SIZE_1_0);
+	struct irqroute_stats *cur = guarded(sizeof(*cur));
+
+	_Static_assert(offsetof(struct irqroute_stats, deferred) ==
+		       STATS_SIZE_1_0, "the first version ended at feedback");
+	/* The 1.0 entry point, as an old binary calls it: 56 bytes. */
+	memset(old, 0xa5, STATS_SIZE_1_0);
+	CHECK((irqroute_get_stats)(ir, old) == 0);
+	CHECK(fake.arg.stats.size == STATS_SIZE_1_0 && old->flags == 0);
+	/* The header's macro passes the caller's size. */
+	CHECK(irqroute_get_stats_sized(ir, old, STATS_SIZE_1_0) == 0);
+	CHECK(fake.arg.stats.size == STATS_SIZE_1_0);
+	memset(cur, 0xa5, sizeof(*cur));
+	CHECK(irqroute_get_stats(ir, cur) == 0);
+	CHECK(fake.arg.stats.size == sizeof(*cur) && cur->deferred == 0);
+	/* Shorter than the first version, or absurd: refused untouched. */
+	memset(old, 0xa5, STATS_SIZE_1_0);
+	CHECK(irqroute_get_stats_sized(ir, old, STATS_SIZE_1_0 - 8) == -EINVAL);
+	CHECK(old->size == 0xa5a5a5a5);
+	CHECK(irqroute_get_stats_sized(ir, old, (size_t)1 << 33) == -EINVAL);
+	CHECK(irqroute_get_stats_sized(ir, NULL, sizeof(*cur)) == -EFAULT);
+	irqroute_detach(ir);
+	return true;
+}
+
+/*
+ * struct irqroute_opts grows by flag-gated fields: with only 1.0's flags
+ * set, irqroute_attach() reads the first 12 bytes and no more.
+ */
+static bool test_opts_growth(void)
+{
+	struct irqroute_opts *o = guarded(3 * sizeof(uint32_t));
+	struct irqroute *ir = NULL;
+
+	o->gsi_base = 24;
+	o->nr_routes = 8;
+	o->flags = IRQROUTE_F_X86_DEFAULT_ROUTES;
+	fake.passthrough = true;
+	/* No module on the host: fails at the open, after reading @o. */
+	CHECK(irqroute_attach(-1, o, &ir) < 0 && !ir);
+	fake.passthrough = false;
+	o->flags = 1U << 31;
+	CHECK(irqroute_attach(-1, o, &ir) == -EINVAL);
 	return true;
 }
 
@@ -656,6 +743,8 @@ static const struct {
 	bool (*fn)(void);
 } tests[] = {
 	{ "version", test_version },
+	{ "stats_caller_sized", test_stats_caller_sized },
+	{ "opts_growth", test_opts_growth },
 	{ "shm_validate", test_shm_validate },
 	{ "attach_bad_opts", test_attach_bad_opts },
 	{ "bitmap_layout", test_bitmap_layout },
