@@ -257,6 +257,8 @@ int irqroute_route_destroy(struct irqroute *ir, void *data);
 void irqroute_route_undo_create(struct irqroute *ir, u32 index);
 void irqroute_route_free(struct irqroute_route *r);
 int irqroute_set_msi(struct irqroute *ir, void *data);
+int irqroute_route_get_info(struct irqroute *ir, void *data);
+bool irqroute_route_changed(const struct irqroute_route *r);
 int irqroute_clear_msi(struct irqroute *ir, void *data);
 int irqroute_mask(struct irqroute *ir, void *data);
 int irqroute_unmask(struct irqroute *ir, void *data);

@@ -128,6 +128,7 @@ union irqroute_ioctl_buf {
 	struct irqroute_route_create create;
 	struct irqroute_msi msi;
 	struct irqroute_route_op op;
+	struct irqroute_route_info info_route;
 };
 
 struct irqroute_ioctl_op {
@@ -195,6 +196,9 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 	IRQROUTE_IOCTL(CONSUME_PENDING, irqroute_consume_pending,
 		       struct irqroute_route_op, result,
 		       IRQROUTE_NEEDS_OWNER, .undo = irqroute_undo_consume),
+	IRQROUTE_IOCTL(ROUTE_GET, irqroute_route_get_info,
+		       struct irqroute_route_info, __reserved,
+		       IRQROUTE_NEEDS_OWNER),
 };
 
 static int irqroute_ioctl_check(struct irqroute *ir,

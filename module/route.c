@@ -97,13 +97,22 @@ int irqroute_route_create(struct irqroute *ir, void *data)
 	int ret;
 
 	lockdep_assert_held(&ir->lock);
-	if (arg->flags || memchr_inv(arg->__reserved, 0, sizeof(arg->__reserved)))
+	if (arg->flags & ~IRQROUTE_CREATE_F_VALID ||
+	    memchr_inv(arg->__reserved, 0, sizeof(arg->__reserved)))
 		return -EINVAL;
-	for (index = 0; index < ir->nr_routes; index++)
-		if (!ir->routes[index])
-			break;
-	if (index == ir->nr_routes)
-		return -ENOSPC;
+	if (arg->flags & IRQROUTE_CREATE_F_INDEX) {
+		if (arg->index >= ir->nr_routes)
+			return -EINVAL;
+		index = array_index_nospec(arg->index, ir->nr_routes);
+		if (ir->routes[index])
+			return -EBUSY;
+	} else {
+		for (index = 0; index < ir->nr_routes; index++)
+			if (!ir->routes[index])
+				break;
+		if (index == ir->nr_routes)
+			return -ENOSPC;
+	}
 
 	trigger = irqroute_eventfd_get(arg->trigger_fd, &trigger_file);
 	if (IS_ERR(trigger))
@@ -210,12 +219,18 @@ int irqroute_route_destroy(struct irqroute *ir, void *data)
 	struct irqroute_route *r;
 	int ret;
 
-	ret = irqroute_route_op_get(ir, op, 0, &r);
+	ret = irqroute_route_op_get(ir, op, IRQROUTE_DESTROY_F_HANDOVER, &r);
 	if (ret)
 		return ret;
 	ir->routes[r->index] = NULL;
 	trace_irqroute_route_destroy(r->gsi, r->index, 0);
-	irqroute_route_free(r);
+	if (op->flags & IRQROUTE_DESTROY_F_HANDOVER) {
+		/* A pending interrupt goes back to the trigger's counter. */
+		irqroute_route_unwind(r);
+		irqroute_route_release(r);
+	} else {
+		irqroute_route_free(r);
+	}
 	return 0;
 }
 
@@ -349,4 +364,41 @@ int irqroute_consume_pending(struct irqroute *ir, void *data)
 	if (!ret)
 		op->result = test_and_clear_bit(r->index, ir->pending);
 	return ret;
+}
+
+int irqroute_route_get_info(struct irqroute *ir, void *data)
+{
+	struct irqroute_route_info *info = data;
+	const struct irqroute_msi_cfg *msi;
+	struct irqroute_route *r;
+
+	if (info->flags || info->__reserved)
+		return -EINVAL;
+	r = irqroute_route_get(ir, info->index);
+	if (IS_ERR(r))
+		return PTR_ERR(r);
+
+	msi = &r->staged;
+	*info = (struct irqroute_route_info){
+		.size = info->size,
+		.index = r->index,
+		.gsi = r->gsi,
+	};
+	if (msi->valid) {
+		info->state |= IRQROUTE_ROUTE_S_MSI;
+		info->data = msi->data;
+		info->address_lo = msi->address_lo;
+		info->address_hi = msi->address_hi;
+		if (msi->flags & KVM_MSI_VALID_DEVID) {
+			info->state |= IRQROUTE_ROUTE_S_DEVID;
+			info->devid = msi->devid;
+		}
+	}
+	if (irqroute_route_changed(r))
+		info->state |= IRQROUTE_ROUTE_S_UNCOMMITTED;
+	if (test_bit(r->index, ir->mask))
+		info->state |= IRQROUTE_ROUTE_S_MASKED;
+	if (test_bit(r->index, ir->pending))
+		info->state |= IRQROUTE_ROUTE_S_PENDING;
+	return 0;
 }

@@ -30,7 +30,8 @@ static bool irqroute_msi_cfg_equal(const struct irqroute_msi_cfg *a,
 		a->devid == b->devid);
 }
 
-static bool irqroute_route_changed(const struct irqroute_route *r)
+/* The route's staged MSI is not the one in KVM's table (yet). */
+bool irqroute_route_changed(const struct irqroute_route *r)
 {
 	return !irqroute_msi_cfg_equal(&r->staged, &r->committed);
 }

@@ -158,17 +158,23 @@ struct irqroute_commit {
 
 #define IRQROUTE_COMMIT		_IOW(IRQROUTE_TYPE, 0x03, struct irqroute_commit)
 
+/* @index is an input: create the route at that index (restore, groups). */
+#define IRQROUTE_CREATE_F_INDEX		0x1
+#define IRQROUTE_CREATE_F_VALID		(IRQROUTE_CREATE_F_INDEX)
+
 /**
  * struct irqroute_route_create - IRQROUTE_ROUTE_CREATE
  * @size: sizeof(struct irqroute_route_create)
- * @flags: must be 0
+ * @flags: IRQROUTE_CREATE_F_*
  * @trigger_fd: the eventfd the interrupt source signals (what a VMM hands
  *	to VFIO). The module waits on it; nothing else may consume it.
  * @irqfd_fd: a fresh eventfd, distinct from @trigger_fd, that the module
  *	binds to the route's GSI with KVM_IRQFD and keeps. The caller should
  *	close its own descriptor afterwards and must not signal it.
  * @index: out, the route's index in the range (bit @index of the shared
- *	bitmaps)
+ *	bitmaps): the lowest free one. With IRQROUTE_CREATE_F_INDEX, in: the
+ *	index the route must have (EINVAL outside the range, EBUSY if a
+ *	route has it).
  * @gsi: out, the route's GSI (gsi_base + @index)
  * @__reserved: must be 0
  *
@@ -226,7 +232,8 @@ struct irqroute_msi {
  * struct irqroute_route_op - destroy, clear_msi, mask, unmask, consume
  * @size: sizeof(struct irqroute_route_op)
  * @flags: IRQROUTE_MSI_F_DEFER for IRQROUTE_CLEAR_MSI,
- *	IRQROUTE_UNMASK_F_PENDING_ONLY for IRQROUTE_UNMASK, else 0
+ *	IRQROUTE_UNMASK_F_PENDING_ONLY for IRQROUTE_UNMASK,
+ *	IRQROUTE_DESTROY_F_HANDOVER for IRQROUTE_ROUTE_DESTROY, else 0
  * @index: the route
  * @result: IRQROUTE_CONSUME_PENDING only (out): 1 if the pending bit was
  *	set (it is now clear), else 0. The other ioctls neither read nor
@@ -253,11 +260,58 @@ struct irqroute_route_op {
  */
 #define IRQROUTE_UNMASK_F_PENDING_ONLY	0x1
 
+/*
+ * IRQROUTE_ROUTE_DESTROY flag: hand a pending interrupt back to the trigger
+ * eventfd (its counter goes up by one), so that the next route made on
+ * that trigger, on this attachment or another one, starts pending. Moves a
+ * route to a new VM without losing an edge.
+ */
+#define IRQROUTE_DESTROY_F_HANDOVER	0x1
+
 #define IRQROUTE_ROUTE_DESTROY	_IOW(IRQROUTE_TYPE, 0x12, struct irqroute_route_op)
 #define IRQROUTE_CLEAR_MSI	_IOW(IRQROUTE_TYPE, 0x13, struct irqroute_route_op)
 #define IRQROUTE_MASK		_IOW(IRQROUTE_TYPE, 0x14, struct irqroute_route_op)
 #define IRQROUTE_UNMASK		_IOW(IRQROUTE_TYPE, 0x15, struct irqroute_route_op)
 #define IRQROUTE_CONSUME_PENDING _IOWR(IRQROUTE_TYPE, 0x16, struct irqroute_route_op)
+
+/* struct irqroute_route_info.state bits */
+#define IRQROUTE_ROUTE_S_MSI		0x1	/* the route has an MSI */
+#define IRQROUTE_ROUTE_S_DEVID		0x2	/* ... with @devid valid */
+#define IRQROUTE_ROUTE_S_UNCOMMITTED	0x4	/* the MSI is staged, not in KVM's table yet */
+#define IRQROUTE_ROUTE_S_MASKED		0x8	/* the mask bit is set */
+#define IRQROUTE_ROUTE_S_PENDING	0x10	/* the pending bit is set */
+
+/**
+ * struct irqroute_route_info - IRQROUTE_ROUTE_GET
+ * @size: sizeof(struct irqroute_route_info)
+ * @flags: must be 0
+ * @index: the route
+ * @gsi: out, the route's GSI
+ * @state: out, IRQROUTE_ROUTE_S_*
+ * @data: out, MSI data (with IRQROUTE_ROUTE_S_MSI, else 0)
+ * @address_lo: out, MSI address, low 32 bits
+ * @address_hi: out, MSI address, high 32 bits
+ * @devid: out, device id (with IRQROUTE_ROUTE_S_DEVID, else 0)
+ * @__reserved: out, zero
+ *
+ * Reads a route's state: the MSI it was last given (staged by a deferred
+ * call or committed) and its mask and pending bits at the time of the
+ * call, for saving it (live migration, snapshot). Nothing is consumed.
+ */
+struct irqroute_route_info {
+	__u32 size;
+	__u32 flags;
+	__u32 index;
+	__u32 gsi;
+	__u32 state;
+	__u32 data;
+	__u32 address_lo;
+	__u32 address_hi;
+	__u32 devid;
+	__u32 __reserved;
+};
+
+#define IRQROUTE_ROUTE_GET	_IOWR(IRQROUTE_TYPE, 0x17, struct irqroute_route_info)
 
 /**
  * struct irqroute_stats - IRQROUTE_GET_STATS

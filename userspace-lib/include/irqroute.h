@@ -154,6 +154,77 @@ int  irqroute_get_stats_sized(struct irqroute *ir, struct irqroute_stats *st,
 int  irqroute_consume_pending_status(struct irqroute_route *r);
 int  irqroute_pending_status(const struct irqroute_route *r);
 
+/* ---- Since 1.1 ---- */
+
+/*
+ * A route on the caller's eventfd @trigger_fd (QEMU's CPR, notifiers a
+ * VMM made itself). The route never closes it. @flags: 0.
+ */
+int  irqroute_route_create_fd(struct irqroute *ir, int trigger_fd,
+			      uint32_t flags, struct irqroute_route **out);
+
+/*
+ * Sets the pending bit without a signal; if the route is unmasked, the
+ * kernel delivers it at once (if it has an MSI).
+ */
+int  irqroute_set_pending(struct irqroute_route *r);
+
+/* A route's state, for live migration and snapshots. */
+struct irqroute_route_state {
+	uint32_t size;		/* in: sizeof(struct irqroute_route_state) */
+	uint32_t flags;		/* IRQROUTE_STATE_F_* */
+	uint32_t index;		/* the route's index ... */
+	uint32_t gsi;		/* ... and GSI, restored as they were */
+	uint64_t address;	/* MSI address, with IRQROUTE_STATE_F_MSI */
+	uint32_t data;		/* MSI data, with IRQROUTE_STATE_F_MSI */
+	uint32_t devid;		/* with IRQROUTE_STATE_F_DEVID */
+};
+
+#define IRQROUTE_STATE_F_MSI		(1U << 0)
+#define IRQROUTE_STATE_F_DEVID		(1U << 1)
+#define IRQROUTE_STATE_F_MASKED		(1U << 2)
+#define IRQROUTE_STATE_F_PENDING	(1U << 3)
+
+/* Reads @r's state into @st, whose @size the caller sets. */
+int  irqroute_route_save(const struct irqroute_route *r,
+			 struct irqroute_route_state *st);
+/*
+ * Makes a route with state @st at its saved index and GSI, on @trigger_fd
+ * (or a new eventfd if negative): masked and pending as saved; its MSI
+ * set last, which delivers a pending edge if the route is unmasked.
+ */
+int  irqroute_route_restore(struct irqroute *ir,
+			    const struct irqroute_route_state *st,
+			    int trigger_fd, struct irqroute_route **out);
+/*
+ * Moves the attachment and every route to the KVM VM @vm_fd: same range,
+ * same base routes, each route at its index with its trigger, MSI, mask
+ * and pending interrupt. Handles stay valid. Nothing else may use @ir or
+ * its routes meanwhile.
+ */
+int  irqroute_reattach(struct irqroute *ir, int vm_fd);
+
+/*
+ * Device route groups: @n routes at indices base .. base + @n - 1, base a
+ * multiple of 64, so vector i's pending bit is bit i % 64 of the group's
+ * word i / 64. @trigger_fds: @n caller eventfds, or NULL for new ones.
+ */
+struct irqroute_group;
+int  irqroute_group_create(struct irqroute *ir, unsigned int n,
+			   const int *trigger_fds, struct irqroute_group **out);
+/* Destroys the group's routes (never destroy one of them on its own). */
+void irqroute_group_destroy(struct irqroute_group *g);
+/* Vector @vector's route, NULL past the end. */
+struct irqroute_route *irqroute_group_route(const struct irqroute_group *g,
+					    unsigned int vector);
+uint32_t irqroute_group_base(const struct irqroute_group *g);
+unsigned int irqroute_group_size(const struct irqroute_group *g);
+/* The group's pending bits of vectors 64 * @word .., read or consumed. */
+int  irqroute_group_pending(const struct irqroute_group *g, unsigned int word,
+			    uint64_t *pending);
+int  irqroute_group_consume_pending(struct irqroute_group *g,
+				    unsigned int word, uint64_t *pending);
+
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *irqroute_version(void);
 /* Its parts, as numbers. Since 1.1. */

@@ -54,6 +54,7 @@ __irqroute_export int irqroute_attach(int vm_fd,
 		.gsi_base = IRQROUTE_DEFAULT_GSI_BASE,
 		.nr_routes = IRQROUTE_DEFAULT_NR_ROUTES,
 	};
+	uint32_t ir_flags = 0;
 	struct irqroute *ir;
 	int ret;
 
@@ -64,6 +65,7 @@ __irqroute_export int irqroute_attach(int vm_fd,
 			return -EINVAL;
 		if (opts->flags & IRQROUTE_F_X86_DEFAULT_ROUTES)
 			arg.flags |= IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES;
+		ir_flags = opts->flags;
 		arg.gsi_base = opts->gsi_base;
 		arg.nr_routes = opts->nr_routes;
 	}
@@ -104,6 +106,7 @@ __irqroute_export int irqroute_attach(int vm_fd,
 
 	ir->gsi_base = arg.gsi_base;
 	ir->nr_routes = arg.nr_routes;
+	ir->flags = ir_flags;
 	ir->mask = (uint64_t *)((char *)ir->shm + IRQROUTE_SHM_MASK_OFFSET);
 	ir->pending = (uint64_t *)((char *)ir->shm +
 				   IRQROUTE_SHM_PENDING_OFFSET);
@@ -148,12 +151,17 @@ __irqroute_export void irqroute_detach(struct irqroute *ir)
 
 		next = pos->next;
 		irqroute_list_del(pos);
-		__irqroute_close(r->trigger);
-		free(r);
+		/* A group goes with its vector 0, which lives as long as it. */
+		if (r->group && r->index == r->group->base) {
+			free(r->group->routes);
+			free(r->group);
+		}
+		__irqroute_route_free(r);
 	}
 	pthread_mutex_unlock(&ir->lock);
 
 	pthread_mutex_destroy(&ir->lock);
+	free(ir->base);
 	free(ir);
 }
 

@@ -71,8 +71,12 @@ static inline void irqroute_list_del(struct irqroute_list *node)
  * @fork_gen: __irqroute_fork_gen when attached; the shared page ops
  *	refuse when it differs (this process is a fork()ed child of the
  *	attaching one and has no mapping)
- * @lock: guards @routes; never taken by the shared page operations
+ * @lock: guards @routes, @base and @nr_base; never taken by the shared
+ *	page operations
  * @routes: live routes, linked by irqroute_route.node
+ * @flags: the irqroute_opts flags of the attachment
+ * @base: a copy of the last base routes set, for irqroute_reattach()
+ * @nr_base: entries at @base
  */
 struct irqroute {
 	int fd;
@@ -87,6 +91,9 @@ struct irqroute {
 	unsigned long fork_gen;
 	pthread_mutex_t lock;
 	struct irqroute_list routes;
+	uint32_t flags;
+	struct kvm_irq_routing_entry *base;
+	unsigned int nr_base;
 };
 
 /**
@@ -97,7 +104,10 @@ struct irqroute {
  * @bit: 1 << (@index % 64)
  * @index: the route's index in the range
  * @gsi: @ir->gsi_base + @index
- * @trigger: the trigger eventfd, owned by the route
+ * @trigger: the trigger eventfd
+ * @owns_trigger: the library made @trigger and closes it with the route;
+ *	false for irqroute_route_create_fd()'s caller-supplied triggers
+ * @group: the device route group the route belongs to, or NULL
  * @node: entry in @ir->routes, guarded by @ir->lock
  *
  * Everything but @node is written once by irqroute_route_create() before
@@ -111,7 +121,23 @@ struct irqroute_route {
 	uint32_t index;
 	uint32_t gsi;
 	int trigger;
+	bool owns_trigger;
+	struct irqroute_group *group;
 	struct irqroute_list node;
+};
+
+/**
+ * struct irqroute_group - a device's vectors on contiguous indices
+ * @ir: the attachment
+ * @base: index of vector 0; a multiple of 64
+ * @n: number of vectors
+ * @routes: @n routes, vector i at index @base + i
+ */
+struct irqroute_group {
+	struct irqroute *ir;
+	uint32_t base;
+	uint32_t n;
+	struct irqroute_route **routes;
 };
 
 static inline struct irqroute_route *
@@ -138,6 +164,9 @@ static inline bool __irqroute_foreign(const struct irqroute *ir)
 /* routes.c */
 void __irqroute_route_init(struct irqroute *ir, struct irqroute_route *r,
 			   uint32_t index);
+int __irqroute_route_new(struct irqroute *ir, int trigger_fd, bool at_index,
+			 uint32_t index, struct irqroute_route **out);
+void __irqroute_route_free(struct irqroute_route *r);
 
 /* syscall.c: each returns the syscall's result or -errno. */
 int __irqroute_open(const char *path, int flags);

@@ -79,6 +79,22 @@ __irqroute_export int irqroute_unmask(struct irqroute_route *r)
 				   IRQROUTE_UNMASK_F_PENDING_ONLY, NULL);
 }
 
+/*
+ * The gate's own protocol, run by the VMM: set pending; full barrier; if
+ * the route is unmasked, have the kernel deliver it (PENDING_ONLY: it
+ * test-and-clears, so a racing unmask or gate delivers it at most once).
+ */
+__irqroute_export int irqroute_set_pending(struct irqroute_route *r)
+{
+	if (__irqroute_foreign(r->ir))
+		return -EPERM;
+	__atomic_fetch_or(r->pending_word, r->bit, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(r->mask_word, __ATOMIC_SEQ_CST) & r->bit)
+		return 0;
+	return __irqroute_route_op(r->ir->fd, IRQROUTE_UNMASK, r->index,
+				   IRQROUTE_UNMASK_F_PENDING_ONLY, NULL);
+}
+
 __irqroute_export bool irqroute_consume_pending(struct irqroute_route *r)
 {
 	if (__irqroute_foreign(r->ir))

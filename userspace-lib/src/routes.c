@@ -20,8 +20,12 @@ void __irqroute_route_init(struct irqroute *ir, struct irqroute_route *r,
 	r->pending_word = &ir->pending[index / 64];
 }
 
-__irqroute_export int irqroute_route_create(struct irqroute *ir,
-					    struct irqroute_route **out)
+/*
+ * A route on @trigger_fd (a new eventfd of the route's own if negative),
+ * at the lowest free index or, with @at_index, at @index.
+ */
+int __irqroute_route_new(struct irqroute *ir, int trigger_fd, bool at_index,
+			 uint32_t index, struct irqroute_route **out)
 {
 	struct irqroute_route_create arg = { .size = sizeof(arg) };
 	struct irqroute_route *r;
@@ -33,11 +37,15 @@ __irqroute_export int irqroute_route_create(struct irqroute *ir,
 	if (!r)
 		return -ENOMEM;
 
-	/* Signalled by VFIO, waited on by the module; nobody reads it. */
-	ret = __irqroute_eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ret < 0)
-		goto err_free;
-	r->trigger = ret;
+	if (trigger_fd < 0) {
+		/* Signalled by VFIO, waited on by the module; nobody reads it. */
+		ret = __irqroute_eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (ret < 0)
+			goto err_free;
+		trigger_fd = ret;
+		r->owns_trigger = true;
+	}
+	r->trigger = trigger_fd;
 
 	/* The route's private eventfd for KVM's irqfd. */
 	ret = __irqroute_eventfd(0, EFD_CLOEXEC);
@@ -47,6 +55,10 @@ __irqroute_export int irqroute_route_create(struct irqroute *ir,
 
 	arg.trigger_fd = r->trigger;
 	arg.irqfd_fd = irqfd;
+	if (at_index) {
+		arg.flags = IRQROUTE_CREATE_F_INDEX;
+		arg.index = index;
+	}
 	ret = __irqroute_ioctl(ir->fd, IRQROUTE_ROUTE_CREATE, &arg);
 	/* On success the module holds its own reference; ours is unused. */
 	__irqroute_close(irqfd);
@@ -54,7 +66,8 @@ __irqroute_export int irqroute_route_create(struct irqroute *ir,
 		goto err_trigger;
 
 	/* The index addresses the shared page: never trust it blindly. */
-	if (arg.index >= ir->nr_routes || arg.gsi != ir->gsi_base + arg.index) {
+	if (arg.index >= ir->nr_routes || arg.gsi != ir->gsi_base + arg.index ||
+	    (at_index && arg.index != index)) {
 		__irqroute_route_op(ir->fd, IRQROUTE_ROUTE_DESTROY, arg.index,
 				    0, NULL);
 		ret = -EPROTO;
@@ -70,10 +83,36 @@ __irqroute_export int irqroute_route_create(struct irqroute *ir,
 	return 0;
 
 err_trigger:
-	__irqroute_close(r->trigger);
+	if (r->owns_trigger)
+		__irqroute_close(r->trigger);
 err_free:
 	free(r);
 	return ret;
+}
+
+__irqroute_export int irqroute_route_create(struct irqroute *ir,
+					    struct irqroute_route **out)
+{
+	return __irqroute_route_new(ir, -1, false, 0, out);
+}
+
+__irqroute_export int irqroute_route_create_fd(struct irqroute *ir,
+					       int trigger_fd, uint32_t flags,
+					       struct irqroute_route **out)
+{
+	if (trigger_fd < 0)
+		return -EBADF;
+	if (flags)
+		return -EINVAL;
+	return __irqroute_route_new(ir, trigger_fd, false, 0, out);
+}
+
+/* Frees the handle of a route the kernel no longer has. */
+void __irqroute_route_free(struct irqroute_route *r)
+{
+	if (r->owns_trigger)
+		__irqroute_close(r->trigger);
+	free(r);
 }
 
 /*
@@ -93,8 +132,7 @@ __irqroute_export void irqroute_route_destroy(struct irqroute_route *r)
 	pthread_mutex_unlock(&ir->lock);
 
 	__irqroute_route_op(ir->fd, IRQROUTE_ROUTE_DESTROY, r->index, 0, NULL);
-	__irqroute_close(r->trigger);
-	free(r);
+	__irqroute_route_free(r);
 }
 
 __irqroute_export int irqroute_route_event(const struct irqroute_route *r)
