@@ -21,6 +21,13 @@
 #include "irqroute-private.h"
 
 /*
+ * The man pages promise these calls are async-signal-safe: that holds only
+ * while the 64-bit atomics are instructions, not libatomic's locked calls.
+ */
+_Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
+	       "64-bit atomics must be lock-free");
+
+/*
  * Counts fork()s into this process image. An attachment records it; in a
  * child the shared page is not inherited (VM_DONTCOPY) and the attachment
  * belongs to the parent, so the page ops of the parent's attachments give

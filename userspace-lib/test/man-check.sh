@@ -4,7 +4,8 @@
 # man-check.sh: every public function of irqroute.h has a man page that
 # renders without a warning (installed layout, so ".so man3/..." links
 # resolve), names the function, has the sections a liburing-style page
-# has, and refers only to pages that exist.
+# has (ATTRIBUTES too, with a row for each function the page documents),
+# and refers only to pages that exist.
 set -eu
 
 lib=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,10 +53,28 @@ for page in man3/*.3 man7/*.7; do
 		bad="$bad $page"
 		echo "# $page: NAME does not list $name"
 	fi
-	sections="NAME SYNOPSIS DESCRIPTION SEE.ALSO"
+	# A ".so" page is the page it names; that one is checked itself.
+	if [ "$(sed '/^\.\\"/d' "$page")" = "$(grep '^\.so ' "$page")" ]; then
+		continue
+	fi
+	sections="NAME SYNOPSIS DESCRIPTION ATTRIBUTES SEE.ALSO"
 	case $page in
 	man3/*) sections="$sections RETURN.VALUE ERRORS" ;;
 	esac
+	# The ATTRIBUTES table names every function the page documents
+	# (libirqroute.7: every public function).
+	sed -n '/^ATTRIBUTES$/,/^[A-Z]/p' "$tmp/out" > "$tmp/attr"
+	case $page in
+	man3/*) names=$(lexgrog "$page" 2>/dev/null |
+			sed 's/^[^"]*"\([^ ]*\) - .*/\1/') ;;
+	*) names=$(cat "$tmp/funcs") ;;
+	esac
+	for fn in $names; do
+		if [ -s "$tmp/attr" ] && ! grep -q "\b$fn()" "$tmp/attr"; then
+			bad="$bad $page"
+			echo "# $page: $fn() not in the ATTRIBUTES table"
+		fi
+	done
 	for s in $sections; do
 		if ! grep -q "^$s\$" "$tmp/out"; then
 			bad="$bad $page"
