@@ -12,13 +12,17 @@
 #   version   VERSION = debian/changelog's = the .pc's
 #   contents  each package holds what it must (module sources, udev rule,
 #             modules-load.d entry; the library; headers, .a, .so link,
-#             .pc, every man page)
+#             .pc, every man page), and libirqroute-dev nothing in
+#             /usr/include/linux, which is linux-libc-dev's
 #   lintian   lintian --info --display-info: no tag
 #   chroot    debootstrap --variant=minbase bookworm, cached as
 #             $IRQROUTE_CACHE/bookworm-chroot.tar and unpacked afresh
 #   install   apt-get install ./*.deb gcc libc6-dev pkg-config in it
 #   dkms      the package's postinst added irqroute to dkms there
-#   link      cc prog.c $(pkg-config --cflags --libs libirqroute), run it
+#   link      cc prog.c $(pkg-config --cflags --libs libirqroute), run it;
+#             with a /usr/include/linux/irqroute.h in the chroot that
+#             stands for the kernel headers' (#error), cc -M names
+#             /usr/include/irqroute/linux/irqroute.h
 #   static    the same with -static against libirqroute.a, run it
 #
 # usage: test-packages.sh [--keep]    ends with "N passed, N failed"
@@ -185,9 +189,18 @@ do_contents() {
 	has irqroute-dkms "${mod[@]}" || rc=1
 	has libirqroute1 "usr/lib/$MA/libirqroute.so.1" \
 		"usr/lib/$MA/libirqroute.so.$VERSION" || rc=1
-	has libirqroute-dev usr/include/irqroute.h usr/include/linux/irqroute.h \
+	has libirqroute-dev usr/include/irqroute.h \
+		usr/include/irqroute/linux/irqroute.h \
 		"usr/lib/$MA/libirqroute.a" "usr/lib/$MA/libirqroute.so" \
 		"usr/lib/$MA/pkgconfig/libirqroute.pc" "${man[@]}" || rc=1
+	# linux-libc-dev owns /usr/include/linux: a file there would clash
+	# with its own if irqroute were ever merged upstream.
+	f=$(dpkg-deb -c "$(deb libirqroute-dev)" | awk '{ print $6 }' |
+	    grep '^\./usr/include/linux/.' || true)
+	if [ -n "$f" ]; then
+		echo "libirqroute-dev ships in linux-libc-dev's directory: $f"
+		rc=1
+	fi
 	return $rc
 }
 
@@ -284,8 +297,19 @@ write_prog() {
 }
 
 do_link() {
-	local v
+	local v deps
 	write_prog
+	# What linux-libc-dev would ship if irqroute were merged upstream:
+	# pkg-config's flags must still give the library's copy.
+	printf '#error "the kernel headers'"'"' linux/irqroute.h"\n' \
+		>"$R/usr/include/linux/irqroute.h"
+	# shellcheck disable=SC2016 # expanded in the chroot
+	deps=$(chroot "$R" sh -c 'cd /root
+		cc -M prog.c $(pkg-config --cflags libirqroute)')
+	deps=$(sed 's/[[:space:]\\]\{1,\}/\n/g' <<<"$deps" |
+	       grep 'linux/irqroute\.h$')
+	echo "<linux/irqroute.h>: $deps"
+	[ "$deps" = /usr/include/irqroute/linux/irqroute.h ]
 	# shellcheck disable=SC2016 # expanded in the chroot
 	chroot "$R" sh -exc 'cd /root
 		cc -Wall -Werror -o prog prog.c $(pkg-config --cflags --libs libirqroute)'
