@@ -53,6 +53,8 @@ FIXTURE(attached) {
 	uint32_t nr_base;
 	/* Fresh eventfds for one ROUTE_CREATE call, or -1. */
 	int spare_trigger, spare_irqfd;
+	/* The variant's range: its last index stays free. */
+	uint32_t nr_routes;
 	/* What the attachment looked like after the last successful call. */
 	struct irqroute_stats st;
 	uint8_t bitmaps[2][IRQROUTE_MAX_ROUTES / 8];
@@ -287,6 +289,7 @@ FIXTURE_SETUP(attached)
 		self->idx[i] = fixture_create(_metadata, self,
 					      &self->trigger[i]);
 	ASSERT_NE(variant->nr_routes - 1, self->idx[R_VICTIM]);
+	self->nr_routes = variant->nr_routes;
 	ASSERT_EQ(0, __irqroute_set_msi(self->fd, self->idx[R_MSI],
 					TEST_MSI_ADDR_LO, TEST_MSI_DATA, 0));
 	ASSERT_EQ(0, __irqroute_route_op(self->fd, IRQROUTE_MASK,
@@ -367,6 +370,16 @@ static void fill_create(FIXTURE_DATA(attached) *self, void *arg)
 	c->size = sizeof(*c);
 	c->trigger_fd = self->spare_trigger;
 	c->irqfd_fd = self->spare_irqfd;
+	/* Free: where IRQROUTE_CREATE_F_INDEX puts it (an output otherwise). */
+	c->index = self->nr_routes - 1;
+}
+
+static void fill_route_get(FIXTURE_DATA(attached) *self, void *arg)
+{
+	struct irqroute_route_info *info = arg;
+
+	info->size = sizeof(*info);
+	info->index = self->idx[R_MSI];
 }
 
 static void undo_create(struct __test_metadata *_metadata,
@@ -507,14 +520,16 @@ static const struct op_desc ops[] = {
 	  .size = sizeof(struct irqroute_stats),
 	  .v1_size = offsetof(struct irqroute_stats, deferred),
 	  .fill = fill_stats },
-	OP(IRQROUTE_ROUTE_CREATE, irqroute_route_create, 0, fill_create,
+	OP(IRQROUTE_ROUTE_CREATE, irqroute_route_create,
+	   IRQROUTE_CREATE_F_VALID, fill_create,
 	   undo_create, 0, OFF(irqroute_route_create, __reserved[0]),
 	   OFF(irqroute_route_create, __reserved[1])),
 	/* devid is only meaningful, and may only be non-zero, with DEVID. */
 	OP(IRQROUTE_SET_MSI, irqroute_msi, IRQROUTE_MSI_F_VALID, fill_msi,
 	   undo_msi, OFF(irqroute_msi, index), OFF(irqroute_msi, __reserved),
 	   OFF(irqroute_msi, devid)),
-	OP(IRQROUTE_ROUTE_DESTROY, irqroute_route_op, 0, fill_destroy,
+	OP(IRQROUTE_ROUTE_DESTROY, irqroute_route_op,
+	   IRQROUTE_DESTROY_F_HANDOVER, fill_destroy,
 	   undo_destroy, OFF(irqroute_route_op, index)),
 	OP(IRQROUTE_CLEAR_MSI, irqroute_route_op, IRQROUTE_MSI_F_DEFER,
 	   fill_clear_msi, undo_clear_msi, OFF(irqroute_route_op, index)),
@@ -524,6 +539,9 @@ static const struct op_desc ops[] = {
 	   fill_unmask, undo_unmask, OFF(irqroute_route_op, index)),
 	OP(IRQROUTE_CONSUME_PENDING, irqroute_route_op, 0, fill_consume,
 	   undo_consume, OFF(irqroute_route_op, index)),
+	OP(IRQROUTE_ROUTE_GET, irqroute_route_info, 0, fill_route_get, NULL,
+	   OFF(irqroute_route_info, index),
+	   OFF(irqroute_route_info, __reserved)),
 };
 
 /* Argument buffer: the largest struct plus a tail a newer ABI might use. */
@@ -535,6 +553,7 @@ union op_arg {
 	struct irqroute_route_create create;
 	struct irqroute_msi msi;
 	struct irqroute_route_op op;
+	struct irqroute_route_info route_info;
 	uint8_t bytes[sizeof(struct irqroute_stats) + TAIL];
 };
 

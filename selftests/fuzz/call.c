@@ -63,6 +63,8 @@ static const struct fuzz_req {
 	REQ(UNMASK, sizeof(struct irqroute_route_op), 16, true, errs_route),
 	REQ(CONSUME_PENDING, sizeof(struct irqroute_route_op), 16, true,
 	    errs_route),
+	REQ(ROUTE_GET, sizeof(struct irqroute_route_info), 40, true,
+	    errs_route),
 #undef REQ
 };
 

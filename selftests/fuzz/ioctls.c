@@ -375,12 +375,15 @@ static int do_create(struct fuzz_thread *t, struct fuzz_irq_snap *s,
 	cr->trigger_fd = trigger;
 	cr->irqfd_fd = irqfd;
 	if (!clean) {
-		cr->flags = chance(t, 92) ? 0 : pick_flags(t, 0);
+		cr->flags = chance(t, 92) ? 0 :
+			    pick_flags(t, IRQROUTE_CREATE_F_VALID);
 		cr->__reserved[rnd_below(t, 2)] = pick_reserved(t);
+		/* An input with IRQROUTE_CREATE_F_INDEX, else output only. */
 		if (chance(t, 10))
-			cr->index = rnd(t);	/* output only */
+			cr->index = chance(t, 50) ? rnd_below(t, 64) : rnd(t);
 	}
-	c.bad_input = cr->flags || cr->__reserved[0] || cr->__reserved[1] ||
+	c.bad_input = (cr->flags & ~IRQROUTE_CREATE_F_VALID) ||
+		      cr->__reserved[0] || cr->__reserved[1] ||
 		      (trigger == irqfd && trigger >= 0);
 	ret = fuzz_ioctl(t, s, &c, &out);
 	if (ret)
@@ -395,6 +398,10 @@ static int do_create(struct fuzz_thread *t, struct fuzz_irq_snap *s,
 	    (out.index >= s->nr_routes || out.gsi != s->gsi_base + out.index))
 		fuzz_impossible(t, "ROUTE_CREATE returned index %u gsi %u for a range of %u at %u",
 				out.index, out.gsi, s->nr_routes, s->gsi_base);
+	if (c.checked && (cr->flags & IRQROUTE_CREATE_F_INDEX) &&
+	    out.index != cr->index)
+		fuzz_impossible(t, "ROUTE_CREATE with F_INDEX %u returned index %u",
+				cr->index, out.index);
 	if (s->slot)
 		irq_live_set(s->slot, s->seq, out.index, true);
 	return out.index;
@@ -534,6 +541,7 @@ static void op_route(struct fuzz_thread *t, int op)
 	switch (op) {
 	case OP_DESTROY:
 		c.cmd = IRQROUTE_ROUTE_DESTROY;
+		valid = IRQROUTE_DESTROY_F_HANDOVER;
 		break;
 	case OP_CLEAR_MSI:
 		c.cmd = IRQROUTE_CLEAR_MSI;
