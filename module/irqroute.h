@@ -23,6 +23,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/refcount.h>
 #include <linux/poll.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -164,6 +165,25 @@ struct irqroute_counters {
 };
 
 /**
+ * struct irqroute_link - what delegation files hold of an attachment
+ * @lock: held by every delegated ioctl while it runs, and by the release
+ *	of the irqroute file while it clears @ir
+ * @ir: the attachment, NULL once its file is released; @lock
+ * @ref: the attachment's reference and one per delegation file
+ */
+struct irqroute_link {
+	struct mutex lock;	/* see above */
+	struct irqroute *ir;
+	refcount_t ref;
+};
+
+/* IRQROUTE_DELEGATE's argument, and the file made for it (delegate.c). */
+struct irqroute_delegate_k {
+	struct irqroute_delegate uapi;
+	struct file *file;
+};
+
+/**
  * struct irqroute - one open /dev/irqroute file and its attachment
  * @lock: serialises every ioctl; guards every field below that is not
  *	marked otherwise
@@ -201,6 +221,8 @@ struct irqroute_counters {
  * @scratch: the VMM's scratch area (IRQROUTE_ATTACH), or 0; constant once
  *	attached
  * @stats: counters
+ * @link: what delegation files point at, or NULL before the first
+ *	IRQROUTE_DELEGATE; @lock
  */
 struct irqroute {
 	struct mutex lock;	/* serialises the ioctls; see above */
@@ -227,12 +249,28 @@ struct irqroute {
 	void *table;
 	u64 scratch;
 	struct irqroute_counters stats;
+	struct irqroute_link *link;
 };
 
 /*
  * The ioctl handlers take the ioctl's struct, copied in by main.c, as
  * void * (one table of handlers, as iommufd does).
  */
+
+struct irqroute_delegation;
+
+/* main.c: the ioctls of an irqroute file, or of a delegation (@d) */
+long irqroute_dispatch(struct irqroute *ir,
+		       const struct irqroute_delegation *d,
+		       unsigned int cmd, unsigned long arg);
+
+/* delegate.c: delegation files */
+int irqroute_delegate(struct irqroute *ir, void *data);
+void irqroute_delegate_install(struct irqroute *ir, void *data);
+void irqroute_delegate_undo(struct irqroute *ir, void *data);
+void irqroute_link_sever(struct irqroute *ir);
+int irqroute_delegation_index(const struct irqroute_delegation *d, u32 *index);
+u32 irqroute_delegation_first(const struct irqroute_delegation *d);
 
 /* vm.c: the KVM VM file and its ioctls */
 int irqroute_attach(struct irqroute *ir, void *data);

@@ -35,6 +35,8 @@ static int irqroute_release(struct inode *inode, struct file *file)
 {
 	struct irqroute *ir = file->private_data;
 
+	/* Delegated ioctls in flight finish first; later ones get ENODEV. */
+	irqroute_link_sever(ir);
 	irqroute_detach(ir);
 	mutex_destroy(&ir->lock);
 	kfree(ir);
@@ -129,6 +131,7 @@ union irqroute_ioctl_buf {
 	struct irqroute_msi msi;
 	struct irqroute_route_op op;
 	struct irqroute_route_info info_route;
+	struct irqroute_delegate_k delegate;
 };
 
 struct irqroute_ioctl_op {
@@ -136,8 +139,13 @@ struct irqroute_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	enum irqroute_ioctl_needs needs;
+	/* Also on a delegation file; the struct is irqroute_route_op. */
+	bool delegable;
 	int (*fn)(struct irqroute *ir, void *arg);
+	/* After @fn succeeded: the result could not be copied out. */
 	void (*undo)(struct irqroute *ir, void *arg);
+	/* After @fn succeeded and the result was copied out. */
+	void (*done)(struct irqroute *ir, void *arg);
 };
 
 /*
@@ -175,6 +183,10 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 	IRQROUTE_IOCTL(GET_STATS, irqroute_get_stats,
 		       struct irqroute_stats, feedback,
 		       IRQROUTE_NEEDS_OWNER),
+	IRQROUTE_IOCTL(DELEGATE, irqroute_delegate,
+		       struct irqroute_delegate, __reserved,
+		       IRQROUTE_NEEDS_OWNER, .undo = irqroute_delegate_undo,
+		       .done = irqroute_delegate_install),
 	IRQROUTE_IOCTL(ROUTE_CREATE, irqroute_route_create,
 		       struct irqroute_route_create, __reserved,
 		       IRQROUTE_NEEDS_OWNER, .undo = irqroute_undo_create),
@@ -189,27 +201,32 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 		       IRQROUTE_NEEDS_OWNER),
 	IRQROUTE_IOCTL(MASK, irqroute_mask,
 		       struct irqroute_route_op, result,
-		       IRQROUTE_NEEDS_OWNER),
+		       IRQROUTE_NEEDS_OWNER, .delegable = true),
 	IRQROUTE_IOCTL(UNMASK, irqroute_unmask,
 		       struct irqroute_route_op, result,
-		       IRQROUTE_NEEDS_OWNER),
+		       IRQROUTE_NEEDS_OWNER, .delegable = true),
 	IRQROUTE_IOCTL(CONSUME_PENDING, irqroute_consume_pending,
 		       struct irqroute_route_op, result,
-		       IRQROUTE_NEEDS_OWNER, .undo = irqroute_undo_consume),
+		       IRQROUTE_NEEDS_OWNER, .delegable = true,
+		       .undo = irqroute_undo_consume),
 	IRQROUTE_IOCTL(ROUTE_GET, irqroute_route_get_info,
 		       struct irqroute_route_info, __reserved,
 		       IRQROUTE_NEEDS_OWNER),
 };
 
 static int irqroute_ioctl_check(struct irqroute *ir,
+				const struct irqroute_delegation *d,
 				enum irqroute_ioctl_needs needs)
 {
 	if (needs == IRQROUTE_NEEDS_NOTHING)
 		return 0;
 	if (!ir->attached)
 		return -ENODEV;
-	/* Only the VMM process drives its VM: not a child, not an fd peer. */
-	if (current->mm != ir->mm)
+	/*
+	 * Only the VMM process drives its VM: not a child, not an fd peer.
+	 * A delegation file is the capability itself, for any process.
+	 */
+	if (!d && current->mm != ir->mm)
 		return -EPERM;
 	return 0;
 }
@@ -218,14 +235,16 @@ static int irqroute_ioctl_check(struct irqroute *ir,
  * Matched exactly, size bits included, like iommufd: a number the uapi
  * header did not produce is ENOTTY. The struct's own size field says how
  * much userspace passed (extensible structs, copy_struct_from_user()).
+ * On a delegation file (@d) only the delegable ops exist, and their index
+ * is relative to the delegated range.
  */
-static long irqroute_ioctl(struct file *file, unsigned int cmd,
-			   unsigned long arg)
+long irqroute_dispatch(struct irqroute *ir,
+		       const struct irqroute_delegation *d,
+		       unsigned int cmd, unsigned long arg)
 {
-	struct irqroute *ir = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	const struct irqroute_ioctl_op *op;
-	union irqroute_ioctl_buf buf;
+	union irqroute_ioctl_buf buf, out;
 	unsigned int nr = _IOC_NR(cmd);
 	u32 usize;
 	int ret;
@@ -235,7 +254,7 @@ static long irqroute_ioctl(struct file *file, unsigned int cmd,
 		return -ENOTTY;
 	nr = array_index_nospec(nr, ARRAY_SIZE(irqroute_ioctl_ops));
 	op = &irqroute_ioctl_ops[nr];
-	if (!op->fn || cmd != op->cmd)
+	if (!op->fn || cmd != op->cmd || (d && !op->delegable))
 		return -ENOTTY;
 
 	if (get_user(usize, (u32 __user *)uarg))
@@ -254,23 +273,41 @@ static long irqroute_ioctl(struct file *file, unsigned int cmd,
 	if ((_IOC_DIR(op->cmd) & _IOC_READ) && put_user(usize, (u32 __user *)uarg))
 		return -EFAULT;
 
+	if (d) {
+		ret = irqroute_delegation_index(d, &buf.op.index);
+		if (ret)
+			return ret;
+	}
+
 	if (mutex_lock_killable(&ir->lock))
 		return -EINTR;
-	ret = irqroute_ioctl_check(ir, op->needs);
+	ret = irqroute_ioctl_check(ir, d, op->needs);
 	if (!ret)
 		ret = op->fn(ir, &buf);
+	/* What is copied out says the index the caller passed. */
+	out = buf;
+	if (d)
+		out.op.index -= irqroute_delegation_first(d);
 	/*
 	 * Copied out under the lock (ir->lock -> mmap_lock is the documented
 	 * order), so that an undo still finds what the ioctl did.
 	 */
 	if (!ret && (_IOC_DIR(op->cmd) & _IOC_READ) &&
-	    copy_to_user(uarg, &buf, min(usize, op->size))) {
+	    copy_to_user(uarg, &out, min(usize, op->size))) {
 		ret = -EFAULT;
 		if (op->undo)
 			op->undo(ir, &buf);
+	} else if (!ret && op->done) {
+		op->done(ir, &buf);
 	}
 	mutex_unlock(&ir->lock);
 	return ret;
+}
+
+static long irqroute_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	return irqroute_dispatch(file->private_data, NULL, cmd, arg);
 }
 
 static const struct file_operations irqroute_fops = {

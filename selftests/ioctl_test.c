@@ -374,6 +374,25 @@ static void fill_create(FIXTURE_DATA(attached) *self, void *arg)
 	c->index = self->nr_routes - 1;
 }
 
+/* The whole range: a delegation, closed again by the undo. */
+static void fill_delegate(FIXTURE_DATA(attached) *self, void *arg)
+{
+	struct irqroute_delegate *dl = arg;
+
+	dl->size = sizeof(*dl);
+	dl->count = self->nr_routes;
+	dl->fd = -1;
+}
+
+static void undo_delegate(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(attached) *self, const void *arg)
+{
+	const struct irqroute_delegate *dl = arg;
+
+	ASSERT_LE(0, dl->fd);
+	ASSERT_EQ(0, close(dl->fd));
+}
+
 static void fill_route_get(FIXTURE_DATA(attached) *self, void *arg)
 {
 	struct irqroute_route_info *info = arg;
@@ -539,6 +558,8 @@ static const struct op_desc ops[] = {
 	   fill_unmask, undo_unmask, OFF(irqroute_route_op, index)),
 	OP(IRQROUTE_CONSUME_PENDING, irqroute_route_op, 0, fill_consume,
 	   undo_consume, OFF(irqroute_route_op, index)),
+	OP(IRQROUTE_DELEGATE, irqroute_delegate, 0, fill_delegate,
+	   undo_delegate, 0, OFF(irqroute_delegate, __reserved)),
 	OP(IRQROUTE_ROUTE_GET, irqroute_route_info, 0, fill_route_get, NULL,
 	   OFF(irqroute_route_info, index),
 	   OFF(irqroute_route_info, __reserved)),
@@ -554,6 +575,7 @@ union op_arg {
 	struct irqroute_msi msi;
 	struct irqroute_route_op op;
 	struct irqroute_route_info route_info;
+	struct irqroute_delegate delegate;
 	uint8_t bytes[sizeof(struct irqroute_stats) + TAIL];
 };
 

@@ -36,6 +36,7 @@ static const int errs_create[] = { ENOSPC, EBADF, EBADFD, EBUSY, ENOMEM,
 				   EAGAIN, EIO, 0 };
 static const int errs_msi[] = { ENOENT, ENOMEM, EIO, 0 };
 static const int errs_route[] = { ENOENT, 0 };
+static const int errs_delegate[] = { EMFILE, ENFILE, ENOMEM, 0 };
 
 /* The requests, their structs, and whether only the VMM may call them. */
 static const struct fuzz_req {
@@ -65,6 +66,8 @@ static const struct fuzz_req {
 	    errs_route),
 	REQ(ROUTE_GET, sizeof(struct irqroute_route_info), 40, true,
 	    errs_route),
+	REQ(DELEGATE, sizeof(struct irqroute_delegate), 24, true,
+	    errs_delegate),
 #undef REQ
 };
 

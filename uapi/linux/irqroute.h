@@ -345,6 +345,34 @@ struct irqroute_stats {
 
 #define IRQROUTE_GET_STATS	_IOWR(IRQROUTE_TYPE, 0x04, struct irqroute_stats)
 
+/**
+ * struct irqroute_delegate - IRQROUTE_DELEGATE
+ * @size: sizeof(struct irqroute_delegate)
+ * @flags: must be 0
+ * @first: first index of the delegated range (a device's vectors)
+ * @count: indices in the range, 1 .. nr_routes - @first
+ * @fd: out, the delegation file descriptor (O_CLOEXEC)
+ * @__reserved: must be 0
+ *
+ * Makes a narrower capability for a sandboxed device process, to pass it
+ * with SCM_RIGHTS: on the new file only IRQROUTE_MASK, IRQROUTE_UNMASK
+ * and IRQROUTE_CONSUME_PENDING work, from any process, and their @index is
+ * relative to @first (0 .. @count - 1; EINVAL beyond). Nothing else: no
+ * routing, no attach, no mmap, no other route. It does not keep the
+ * attachment alive: once the irqroute file is released, its ioctls fail
+ * with ENODEV.
+ */
+struct irqroute_delegate {
+	__u32 size;
+	__u32 flags;
+	__u32 first;
+	__u32 count;
+	__s32 fd;
+	__u32 __reserved;
+};
+
+#define IRQROUTE_DELEGATE	_IOWR(IRQROUTE_TYPE, 0x05, struct irqroute_delegate)
+
 /*
  * The shared page: mmap(NULL, shm_size, PROT_READ | PROT_WRITE, MAP_SHARED,
  * fd, 0) after IRQROUTE_ATTACH, by the VMM process (EPERM otherwise).

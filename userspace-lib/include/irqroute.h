@@ -225,6 +225,18 @@ int  irqroute_group_pending(const struct irqroute_group *g, unsigned int word,
 int  irqroute_group_consume_pending(struct irqroute_group *g,
 				    unsigned int word, uint64_t *pending);
 
+/*
+ * Delegation to a sandboxed device process: a file descriptor (O_CLOEXEC;
+ * pass it with SCM_RIGHTS) that can only mask, unmask and consume the
+ * pending bit of the group's vectors, from any process. Its holder calls
+ * the irqroute_delegate_*() functions with it and a vector of the group.
+ */
+int  irqroute_group_delegate(struct irqroute_group *g, int *fd);
+int  irqroute_delegate_mask(int fd, unsigned int vector);
+int  irqroute_delegate_unmask(int fd, unsigned int vector);
+/* 1 if the vector's pending bit was set (now clear), 0 if not, -errno. */
+int  irqroute_delegate_consume(int fd, unsigned int vector);
+
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *irqroute_version(void);
 /* Its parts, as numbers. Since 1.1. */
