@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -97,8 +98,9 @@ int ioctl(int fd, unsigned long cmd, ...)
 		fake.irqfd_flags = fcntl(c->irqfd_fd, F_GETFL);
 		fake.trigger_fdflags = fcntl(c->trigger_fd, F_GETFD);
 		fake.irqfd_fdflags = fcntl(c->irqfd_fd, F_GETFD);
-		c->index = fake.index;
-		c->gsi = 100 + fake.index;
+		if (!(c->flags & IRQROUTE_CREATE_F_INDEX))
+			c->index = fake.index;
+		c->gsi = 100 + c->index;
 	}
 	if (cmd == IRQROUTE_CONSUME_PENDING)
 		((struct irqroute_route_op *)arg)->result = fake.result;
@@ -738,10 +740,118 @@ static bool test_route_lifecycle(void)
 	return true;
 }
 
+/* A caller's trigger is never closed by the library; its own are. */
+static bool test_caller_trigger(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route *r = NULL, *r2 = NULL;
+	int efd = eventfd(0, EFD_CLOEXEC), own;
+
+	fake_reset();
+
+	CHECK(efd >= 0);
+	CHECK(irqroute_route_create_fd(ir, -1, 0, &r) == -EBADF);
+	CHECK(irqroute_route_create_fd(ir, efd, 1, &r) == -EINVAL);
+	CHECK(!r && fake.calls == 0);
+	CHECK(irqroute_route_create_fd(ir, efd, 0, &r) == 0);
+	CHECK(fake.arg.create.trigger_fd == efd && fake.arg.create.flags == 0);
+	CHECK(irqroute_route_event(r) == efd);
+	irqroute_route_destroy(r);
+	CHECK(fd_is_open(efd));
+
+	/* Failed create: the caller's fd stays open too. */
+	fake.ret = -EBUSY;
+	CHECK(irqroute_route_create_fd(ir, efd, 0, &r) == -EBUSY);
+	CHECK(fd_is_open(efd));
+	fake.ret = 0;
+
+	/* detach: the caller's stays, the library's goes. */
+	fake.index = 3;
+	CHECK(irqroute_route_create_fd(ir, efd, 0, &r) == 0);
+	fake.index = 4;
+	CHECK(irqroute_route_create(ir, &r2) == 0);
+	own = irqroute_route_event(r2);
+	irqroute_detach(ir);
+	CHECK(fd_is_open(efd) && !fd_is_open(own));
+	close(efd);
+	return true;
+}
+
+/* restore checks its input before any system call. */
+static bool test_restore_inputs(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route_state st = {
+		.size = sizeof(st), .index = 5, .gsi = GSI_BASE + 5,
+		.flags = IRQROUTE_STATE_F_MSI | IRQROUTE_STATE_F_MASKED |
+			 IRQROUTE_STATE_F_PENDING,
+		.address = 0xfee00000, .data = 0x41,
+	};
+	struct irqroute_route_state bad;
+	struct irqroute_route *r = NULL;
+
+	fake_reset();
+
+	bad = st;
+	bad.size = 16;
+	CHECK(irqroute_route_restore(ir, &bad, -1, &r) == -EINVAL);
+	bad = st;
+	bad.flags = IRQROUTE_STATE_F_DEVID;
+	CHECK(irqroute_route_restore(ir, &bad, -1, &r) == -EINVAL);
+	bad = st;
+	bad.gsi = 5;
+	CHECK(irqroute_route_restore(ir, &bad, -1, &r) == -ERANGE);
+	bad = st;
+	bad.index = NR_ROUTES;
+	bad.gsi = GSI_BASE + NR_ROUTES;
+	CHECK(irqroute_route_restore(ir, &bad, -1, &r) == -ERANGE);
+	CHECK(irqroute_route_restore(ir, NULL, -1, &r) == -EFAULT);
+	CHECK(fake.calls == 0 && !r);
+
+	/* The kernel is asked for index 5; mask and pending set, MSI last. */
+	CHECK(irqroute_route_restore(ir, &st, -1, &r) == 0);
+	CHECK(irqroute_route_index(r) == 5);
+	CHECK(fake.cmd == IRQROUTE_SET_MSI && fake.arg.msi.index == 5 &&
+	      fake.arg.msi.data == 0x41);
+	CHECK(mask_words(ir)[0] == 1ULL << 5);
+	CHECK(pending_words(ir)[0] == 1ULL << 5);
+	irqroute_detach(ir);
+	return true;
+}
+
+/* A group's base is word-aligned and its words cover only its vectors. */
+static bool test_group_words(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_group *g = NULL;
+	struct irqroute_route *single;
+	uint64_t bits;
+
+	fake_reset();
+
+	fake.index = 0;
+	CHECK(irqroute_route_create(ir, &single) == 0);
+	CHECK(irqroute_group_create(ir, 70, NULL, &g) == 0);
+	CHECK(irqroute_group_base(g) == 64);
+	CHECK(irqroute_route_index(irqroute_group_route(g, 69)) == 133);
+	/* Bits of other routes in the group's last word are not its own. */
+	pending_words(ir)[2] = ~0ULL;
+	CHECK(irqroute_group_pending(g, 1, &bits) == 0 && bits == 0x3f);
+	CHECK(irqroute_group_consume_pending(g, 1, &bits) == 0 && bits == 0x3f);
+	CHECK(pending_words(ir)[2] == ~0x3fULL);
+	CHECK(irqroute_group_pending(g, 2, &bits) == -EINVAL);
+	irqroute_group_destroy(g);
+	irqroute_detach(ir);
+	return true;
+}
+
 static const struct {
 	const char *name;
 	bool (*fn)(void);
 } tests[] = {
+	{ "caller_trigger", test_caller_trigger },
+	{ "restore_inputs", test_restore_inputs },
+	{ "group_words", test_group_words },
 	{ "version", test_version },
 	{ "stats_caller_sized", test_stats_caller_sized },
 	{ "opts_growth", test_opts_growth },
