@@ -92,8 +92,13 @@ $(OBJ)/kvm/$(KVM_LIB_STRING:.c=.o): $(KVM_SELFTESTS)/$(KVM_LIB_STRING)
 	@mkdir -p $(dir $@)
 	$(CC) $(KVM_CFLAGS) -ffreestanding -c $< -o $@
 
+# The public headers too: a stale object would call the 1.0 ABI of a
+# function the header now maps elsewhere (irqroute_get_stats).
+IRQROUTE_HDRS := $(REPO)/userspace-lib/include/irqroute.h \
+	$(REPO)/uapi/linux/irqroute.h
+
 $(OBJ)/guestlib/%.o: $(GUEST_LIB_DIR)/%.c $(GUEST_LIB_HDRS) \
-		$(LINUX_SRC)/usr/include/linux/kvm.h
+		$(IRQROUTE_HDRS) $(LINUX_SRC)/usr/include/linux/kvm.h
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
