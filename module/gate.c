@@ -246,9 +246,23 @@ static void irqroute_gate_queue(struct file *file, wait_queue_head_t *wqh,
 				poll_table *pt)
 {
 	struct irqroute_route *r = container_of(pt, struct irqroute_route, pt);
+	unsigned long flags;
+	u64 cnt = 0;
 
 	r->gate_busy = irqroute_add_wait_queue_priority_exclusive(wqh,
 								  &r->wait);
+	if (r->gate_busy)
+		return;
+	/*
+	 * A count from before the gate was there is the route's pending bit
+	 * now, so take it: left in the eventfd it would come back as a
+	 * second edge (at the next route on the trigger, or a hand-over).
+	 * A signal after add_wait_queue went through the gate already.
+	 */
+	spin_lock_irqsave(&wqh->lock, flags);
+	eventfd_ctx_do_read(r->trigger, &cnt);
+	spin_unlock_irqrestore(&wqh->lock, flags);
+	r->gate_counted = cnt;
 }
 
 struct irqroute_wqh_finder {
@@ -300,16 +314,15 @@ int irqroute_gate_register(struct irqroute_route *r, struct file *trigger)
 	init_waitqueue_func_entry(&r->wait, irqroute_gate_wakeup);
 	init_poll_funcptr(&r->pt, irqroute_gate_queue);
 
-	events = vfs_poll(trigger, &r->pt);
+	vfs_poll(trigger, &r->pt);
 	if (r->gate_busy)
 		return -EBUSY;
 
 	/*
-	 * A signal that came before the gate was there. The route has no MSI
-	 * yet, so it is pending; the eventfd count is consumed by the next
-	 * wake-up.
+	 * A signal that came before the gate was there (its count taken by
+	 * irqroute_gate_queue()). The route has no MSI yet, so it is pending.
 	 */
-	if (events & EPOLLIN) {
+	if (r->gate_counted) {
 		set_bit(r->index, r->ir->pending);
 		this_cpu_inc(r->ir->stats.hot->pended);
 	}

@@ -110,6 +110,8 @@ struct irqroute_msi_cfg {
  * @rcu: frees the route after irq_work_single() is done with @handoff
  * @gate_busy: set by the poll callback when @trigger already has an
  *	exclusive waiter; read after vfs_poll() returns
+ * @gate_counted: set by the poll callback when it took a count that
+ *	@trigger had before the gate; read after vfs_poll() returns
  * @staged: the MSI the next commit will install; ir->lock
  * @committed: the MSI in KVM's table; ir->lock
  */
@@ -128,6 +130,7 @@ struct irqroute_route {
 	atomic_t running;
 	struct rcu_head rcu;
 	bool gate_busy;
+	bool gate_counted;
 	struct irqroute_msi_cfg staged;
 	struct irqroute_msi_cfg committed;
 };

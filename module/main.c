@@ -139,7 +139,10 @@ struct irqroute_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	enum irqroute_ioctl_needs needs;
-	/* Also on a delegation file; the struct is irqroute_route_op. */
+	/*
+	 * Also on a delegation file. Its struct has the route's index where
+	 * struct irqroute_route_op has it (checked below).
+	 */
 	bool delegable;
 	int (*fn)(struct irqroute *ir, void *arg);
 	/* After @fn succeeded: the result could not be copied out. */
@@ -211,8 +214,12 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 		       .undo = irqroute_undo_consume),
 	IRQROUTE_IOCTL(ROUTE_GET, irqroute_route_get_info,
 		       struct irqroute_route_info, __reserved,
-		       IRQROUTE_NEEDS_OWNER),
+		       IRQROUTE_NEEDS_OWNER, .delegable = true),
 };
+
+/* The delegable ops' index, translated through buf.op.index. */
+static_assert(offsetof(struct irqroute_route_info, index) ==
+	      offsetof(struct irqroute_route_op, index));
 
 static int irqroute_ioctl_check(struct irqroute *ir,
 				const struct irqroute_delegation *d,

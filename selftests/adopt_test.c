@@ -425,6 +425,79 @@ TEST_F(adopt, group_layout_and_pba)
 	irqroute_route_destroy(single);
 }
 
+/*
+ * irqroute_route_handover(): the route goes, its pending edge goes back
+ * into the eventfd, which the caller now owns; a route made on it on
+ * another VM starts pending and delivers it there, once.
+ */
+TEST_F(adopt, handover_to_another_vm)
+{
+	struct irqroute_route *r, *r2;
+	struct irqroute_group *grp;
+	struct rt_env b;
+	int efd;
+
+	ASSERT_EQ(0, rt_route_new(self->env.ir, 0, VEC, &r));
+	ASSERT_EQ(0, irqroute_mask(r));
+	ASSERT_EQ(0, rt_signal(r));
+	ASSERT_TRUE(quiet(&self->env, self->env.g, VEC));
+	efd = irqroute_route_handover(r);
+	ASSERT_LE(0, efd);
+	EXPECT_LE(0, fcntl(efd, F_GETFD));
+
+	ASSERT_EQ(0, rt_env_setup(&b, 1, &opts, true));
+	ASSERT_EQ(0, irqroute_route_create_fd(b.ir, efd, 0, &r2));
+	EXPECT_TRUE(irqroute_pending(r2));
+	ASSERT_EQ(0, rt_set_msi(r2, 0, VEC));
+	EXPECT_EQ(1, rt_wait(&b, 0, VEC, 1));
+	EXPECT_TRUE(rt_fence(&b));
+	EXPECT_EQ(1, guest_count(b.g, 0, VEC));
+	EXPECT_EQ(0, guest_count(self->env.g, 0, VEC));
+
+	/* Nothing pending: the next route starts clean. */
+	efd = irqroute_route_handover(r2);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, irqroute_route_create_fd(b.ir, efd, 0, &r2));
+	EXPECT_FALSE(irqroute_pending(r2));
+	irqroute_route_destroy(r2);
+
+	/* A group's route is not handed over alone. */
+	ASSERT_EQ(0, irqroute_group_create(b.ir, 2, NULL, &grp));
+	EXPECT_EQ(-EINVAL, irqroute_route_handover(irqroute_group_route(grp,
+									 1)));
+	irqroute_group_destroy(grp);
+	close(efd);
+	rt_env_teardown(&b);
+}
+
+/* irqroute_group_create_at(): that base or nothing. */
+TEST_F(adopt, group_create_at)
+{
+	struct irqroute_group *g1, *g2 = NULL;
+
+	ASSERT_EQ(0, irqroute_group_create_at(self->env.ir, 128, 3, NULL,
+					      &g1));
+	EXPECT_EQ(128, irqroute_group_base(g1));
+	EXPECT_EQ(130, irqroute_route_index(irqroute_group_route(g1, 2)));
+	EXPECT_EQ(-EBUSY, irqroute_group_create_at(self->env.ir, 128, 1, NULL,
+						   &g2));
+	EXPECT_EQ(-EINVAL, irqroute_group_create_at(self->env.ir, 130, 1,
+						    NULL, &g2));
+	EXPECT_EQ(-EINVAL, irqroute_group_create_at(self->env.ir, 192, 65,
+						    NULL, &g2));
+	EXPECT_EQ(-EINVAL, irqroute_group_create_at(self->env.ir, NR_ROUTES,
+						    1, NULL, &g2));
+	EXPECT_EQ(NULL, g2);
+	/* The lowest free run now skips it. */
+	ASSERT_EQ(0, irqroute_group_create(self->env.ir, 64, NULL, &g2));
+	EXPECT_EQ(64, irqroute_group_base(g2));
+	irqroute_group_destroy(g2);
+	ASSERT_EQ(0, rt_set_msi(irqroute_group_route(g1, 2), 0, GVEC(2)));
+	ASSERT_EQ(0, rt_signal(irqroute_group_route(g1, 2)));
+	EXPECT_EQ(1, rt_wait(&self->env, 0, GVEC(2), 1));
+	irqroute_group_destroy(g1);
+}
+
 /* A group on the caller's eventfds, left for detach to free. */
 TEST_F(adopt, group_caller_triggers)
 {

@@ -35,8 +35,10 @@ static const struct irqroute_opts opts = {
 
 /* What the device process is asked to do, and its answer. */
 struct dev_cmd {
-	/* m, u, c: mask, unmask, consume; n: misuse; r: receive and close
-	 * another delegation; x: close the delegation */
+	/*
+	 * m, u, c, p: mask, unmask, consume, pending; n: misuse; r: receive
+	 * and close another delegation; x: close the delegation
+	 */
 	char op;
 	uint32_t vector;
 };
@@ -106,8 +108,10 @@ static void device_process(int sock)
 			ret = irqroute_delegate_unmask(dfd, cmd.vector);
 			break;
 		case 'c':
-			ret = irqroute_delegate_consume(dfd,
-								cmd.vector);
+			ret = irqroute_delegate_consume(dfd, cmd.vector);
+			break;
+		case 'p':
+			ret = irqroute_delegate_pending(dfd, cmd.vector);
 			break;
 		case 'n':
 			ret = dev_misuse(dfd);
@@ -218,6 +222,11 @@ TEST_F(delegate, mask_consume_unmask)
 	ASSERT_TRUE(rt_fence(&self->env));
 	EXPECT_EQ(0, guest_count(g, 0, VEC(1)));
 	EXPECT_TRUE(irqroute_pending(vec(self, 1)));
+	/* A PBA read takes nothing. */
+	EXPECT_EQ(1, dev(self, 'p', 1));
+	EXPECT_EQ(1, dev(self, 'p', 1));
+	EXPECT_EQ(0, dev(self, 'p', 0));
+	EXPECT_EQ(-EINVAL, dev(self, 'p', NR_VEC));
 	EXPECT_EQ(1, dev(self, 'c', 1));
 	EXPECT_EQ(0, dev(self, 'c', 1));
 	EXPECT_FALSE(irqroute_pending(vec(self, 1)));

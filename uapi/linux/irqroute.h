@@ -355,9 +355,9 @@ struct irqroute_stats {
  * @__reserved: must be 0
  *
  * Makes a narrower capability for a sandboxed device process, to pass it
- * with SCM_RIGHTS: on the new file only IRQROUTE_MASK, IRQROUTE_UNMASK
- * and IRQROUTE_CONSUME_PENDING work, from any process, and their @index is
- * relative to @first (0 .. @count - 1; EINVAL beyond). Nothing else: no
+ * with SCM_RIGHTS: on the new file only IRQROUTE_MASK, IRQROUTE_UNMASK,
+ * IRQROUTE_CONSUME_PENDING and IRQROUTE_ROUTE_GET work, from any process,
+ * and their @index is relative to @first (0 .. @count - 1; EINVAL beyond). Nothing else: no
  * routing, no attach, no mmap, no other route. It does not keep the
  * attachment alive: once the irqroute file is released, its ioctls fail
  * with ENODEV.

@@ -164,6 +164,13 @@ int  irqroute_route_create_fd(struct irqroute *ir, int trigger_fd,
 			      uint32_t flags, struct irqroute_route **out);
 
 /*
+ * Destroys the route, handing a pending interrupt back to its trigger
+ * eventfd (whose count goes up), and returns that eventfd, now the
+ * caller's: a route made on it later, anywhere, starts pending.
+ */
+int  irqroute_route_handover(struct irqroute_route *r);
+
+/*
  * Sets the pending bit without a signal; if the route is unmasked, the
  * kernel delivers it at once (if it has an MSI).
  */
@@ -217,6 +224,10 @@ void irqroute_group_destroy(struct irqroute_group *g);
 /* Vector @vector's route, NULL past the end. */
 struct irqroute_route *irqroute_group_route(const struct irqroute_group *g,
 					    unsigned int vector);
+/* The same at @base (a multiple of 64), for a restore: EBUSY if taken. */
+int  irqroute_group_create_at(struct irqroute *ir, uint32_t base,
+			      unsigned int n, const int *trigger_fds,
+			      struct irqroute_group **out);
 uint32_t irqroute_group_base(const struct irqroute_group *g);
 unsigned int irqroute_group_size(const struct irqroute_group *g);
 /* The group's pending bits of vectors 64 * @word .., read or consumed. */
@@ -236,6 +247,8 @@ int  irqroute_delegate_mask(int fd, unsigned int vector);
 int  irqroute_delegate_unmask(int fd, unsigned int vector);
 /* 1 if the vector's pending bit was set (now clear), 0 if not, -errno. */
 int  irqroute_delegate_consume(int fd, unsigned int vector);
+/* The same without clearing it (a guest's PBA read). */
+int  irqroute_delegate_pending(int fd, unsigned int vector);
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *irqroute_version(void);

@@ -46,3 +46,16 @@ __irqroute_export int irqroute_delegate_consume(int fd,
 				  &result);
 	return ret ? ret : !!result;
 }
+
+/* A PBA read: the pending bit, not cleared (IRQROUTE_ROUTE_GET). */
+__irqroute_export int irqroute_delegate_pending(int fd, unsigned int vector)
+{
+	struct irqroute_route_info info = {
+		.size = sizeof(info),
+		.index = vector,
+	};
+	int ret;
+
+	ret = __irqroute_ioctl(fd, IRQROUTE_ROUTE_GET, &info);
+	return ret ? ret : !!(info.state & IRQROUTE_ROUTE_S_PENDING);
+}

@@ -51,14 +51,46 @@ static void irqroute_group_free(struct irqroute_group *g, uint32_t made)
 	free(g);
 }
 
-__irqroute_export int irqroute_group_create(struct irqroute *ir,
-					    unsigned int n,
-					    const int *trigger_fds,
-					    struct irqroute_group **out)
+/* The group's routes at @base .. @base + @n - 1, or nothing. */
+static int irqroute_group_make(struct irqroute *ir, uint32_t base,
+			       unsigned int n, const int *trigger_fds,
+			       struct irqroute_group **out)
 {
 	struct irqroute_group *g;
-	uint32_t base, from = 0, i;
-	int ret, tries;
+	uint32_t i;
+	int ret = 0;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->routes = calloc(n, sizeof(*g->routes));
+	if (!g->routes) {
+		free(g);
+		return -ENOMEM;
+	}
+	g->ir = ir;
+	g->base = base;
+	g->n = n;
+	for (i = 0; i < n; i++) {
+		ret = __irqroute_route_new(ir, trigger_fds ? trigger_fds[i] : -1,
+					   true, base + i, &g->routes[i]);
+		if (ret)
+			break;
+		g->routes[i]->group = g;
+	}
+	if (ret) {
+		irqroute_group_free(g, i);
+		return ret;
+	}
+	*out = g;
+	return 0;
+}
+
+static int irqroute_group_check(struct irqroute *ir, unsigned int n,
+				const int *trigger_fds,
+				struct irqroute_group **out)
+{
+	uint32_t i;
 
 	if (!out)
 		return -EFAULT;
@@ -68,38 +100,42 @@ __irqroute_export int irqroute_group_create(struct irqroute *ir,
 		for (i = 0; i < n; i++)
 			if (trigger_fds[i] < 0)
 				return -EBADF;
+	return 0;
+}
 
+__irqroute_export int irqroute_group_create_at(struct irqroute *ir,
+					       uint32_t base, unsigned int n,
+					       const int *trigger_fds,
+					       struct irqroute_group **out)
+{
+	int ret = irqroute_group_check(ir, n, trigger_fds, out);
+
+	if (ret)
+		return ret;
+	if (base % 64 || base >= ir->nr_routes || n > ir->nr_routes - base)
+		return -EINVAL;
+	return irqroute_group_make(ir, base, n, trigger_fds, out);
+}
+
+__irqroute_export int irqroute_group_create(struct irqroute *ir,
+					    unsigned int n,
+					    const int *trigger_fds,
+					    struct irqroute_group **out)
+{
+	uint32_t base, from = 0;
+	int ret, tries;
+
+	ret = irqroute_group_check(ir, n, trigger_fds, out);
+	if (ret)
+		return ret;
 	for (tries = 0; tries < IRQROUTE_GROUP_TRIES; tries++) {
 		ret = irqroute_group_find(ir, n, from, &base);
 		if (ret)
 			return ret;
-		g = calloc(1, sizeof(*g));
-		if (!g)
-			return -ENOMEM;
-		g->routes = calloc(n, sizeof(*g->routes));
-		if (!g->routes) {
-			free(g);
-			return -ENOMEM;
-		}
-		g->ir = ir;
-		g->base = base;
-		g->n = n;
-		for (i = 0; i < n; i++) {
-			ret = __irqroute_route_new(ir, trigger_fds ?
-						   trigger_fds[i] : -1, true,
-						   base + i, &g->routes[i]);
-			if (ret)
-				break;
-			g->routes[i]->group = g;
-		}
-		if (!ret) {
-			*out = g;
-			return 0;
-		}
-		irqroute_group_free(g, i);
-		/* Another thread's route took an index: look further on. */
+		ret = irqroute_group_make(ir, base, n, trigger_fds, out);
 		if (ret != -EBUSY)
 			return ret;
+		/* Another thread's route took an index: look further on. */
 		from = base + 64;
 	}
 	return -EBUSY;

@@ -135,6 +135,30 @@ __irqroute_export void irqroute_route_destroy(struct irqroute_route *r)
 	__irqroute_route_free(r);
 }
 
+/*
+ * Destroys the route with IRQROUTE_DESTROY_F_HANDOVER: a pending interrupt
+ * goes back into the trigger eventfd's count, and the eventfd goes to the
+ * caller, for a route made on it elsewhere (another attachment, another
+ * process: QEMU's CPR) to start pending.
+ */
+__irqroute_export int irqroute_route_handover(struct irqroute_route *r)
+{
+	struct irqroute *ir = r->ir;
+	int ret, trigger = r->trigger;
+
+	if (r->group)
+		return -EINVAL;
+	ret = __irqroute_route_op(ir->fd, IRQROUTE_ROUTE_DESTROY, r->index,
+				  IRQROUTE_DESTROY_F_HANDOVER, NULL);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&ir->lock);
+	irqroute_list_del(&r->node);
+	pthread_mutex_unlock(&ir->lock);
+	free(r);
+	return trigger;
+}
+
 __irqroute_export int irqroute_route_event(const struct irqroute_route *r)
 {
 	return r->trigger;
