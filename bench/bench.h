@@ -32,6 +32,7 @@
 
 struct bench_cfg {
 	bool quick;
+	bool only_unmask;		/* IRQROUTE_BENCH_ONLY=unmask */
 	unsigned int iters;		/* fast operations */
 	unsigned int slow_iters;	/* table updates, delivery */
 	unsigned int budget_s;		/* per measurement */
@@ -92,6 +93,9 @@ enum row_id {
 	ROW_SCALE_SET_MSI,
 	ROW_SCALE_DELIVERY,
 	ROW_GROWTH,
+	/* issue 14: after the rows the issue 12 runs numbered */
+	ROW_UNMASK_PENDING,
+	ROW_UNMASK_PENDING_COMMITS,
 	NR_ROWS,
 };
 
@@ -206,6 +210,7 @@ void bench_mask(struct bench *b);
 void bench_delivery(struct bench *b);
 void bench_delivery_edu(struct bench *b);
 void bench_throughput(struct bench *b);
+void bench_unmask(struct bench *b);
 void bench_routing(struct bench *b);
 void bench_scale(void);
 

@@ -6,6 +6,8 @@
  *   mask.c        mask+unmask: shared page, ioctls, KVM_IRQFD re-assign
  *   delivery.c    signal to guest ISR: eventfd write, edu device MSI
  *   throughput.c  signals/s while another thread toggles the mask; loss
+ *   unmask.c      unmask with an edge pending, alone and while another
+ *                 thread commits, vs KVM_SIGNAL_MSI
  *   routing.c     set_msi among N routes vs KVM_SET_GSI_ROUTING, batched
  *                 vs single commits, memory per route
  *   scale.c       64 VMs x 64 routes, memory per attachment
@@ -17,13 +19,15 @@
  *
  * Environment: IRQROUTE_BENCH_QUICK=1 (seconds: few iterations, N = 16
  * and 64, 4 VMs x 16 routes), and overrides IRQROUTE_BENCH_ITERS,
- * _SLOW_ITERS, _BUDGET_S, _TPUT_MS, _PROBES, _SCALE_VMS, _SCALE_ROUTES.
+ * _SLOW_ITERS, _BUDGET_S, _TPUT_MS, _PROBES, _SCALE_VMS, _SCALE_ROUTES,
+ * _UNMASK_ITERS; IRQROUTE_BENCH_ONLY=unmask runs only unmask.c.
  * Exit status: 1 if an operation failed or an irqroute interrupt was lost
  * or duplicated; never because of a time.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
 
@@ -36,9 +40,14 @@ static void cfg_init(void)
 {
 	static const unsigned int full[] = { 16, 256, 1024, BENCH_MAX_N };
 	static const unsigned int quick[] = { 16, 64 };
+	const char *only;
 	unsigned int i;
 
 	cfg.quick = guest_env_ulong("IRQROUTE_BENCH_QUICK", 0);
+	only = getenv("IRQROUTE_BENCH_ONLY");
+	if (only && strcmp(only, "unmask"))
+		fail("IRQROUTE_BENCH_ONLY=%s: only \"unmask\" is known", only);
+	cfg.only_unmask = only;
 	if (cfg.quick) {
 		cfg.nr_ns = 2;
 		for (i = 0; i < 2; i++)
@@ -132,13 +141,20 @@ int main(void)
 	     irqroute_version());
 
 	setup(b);
+	if (cfg.only_unmask) {
+		bench_unmask(b);
+		teardown(b);
+		goto report;
+	}
 	bench_mask(b);
 	bench_delivery(b);
 	bench_delivery_edu(b);
 	bench_throughput(b);
+	bench_unmask(b);
 	bench_routing(b);
 	teardown(b);
 	bench_scale();
+report:
 
 	detail("\nWhole run: %.0f s in the VM.\n", (now_ns() - t0) / 1e9);
 	report_print();
