@@ -32,8 +32,19 @@
 #ifndef IRQROUTE_CANARY_gate_no_recheck
 #define IRQROUTE_CANARY_gate_no_recheck 0
 #endif
+/*
+ * The unmask that runs without ir->lock (PENDING_ONLY) is not counted in
+ * r->running, so clear_msi and destroy do not wait for it: its hand-off
+ * can reach KVM after the MSI left the table (the edge is lost) or signal
+ * a released eventfd. The canary widens the window between its check and
+ * the hand-off to 2 ms, longer than a commit takes to reach KVM's table.
+ */
+#ifndef IRQROUTE_CANARY_unmask_uncounted
+#define IRQROUTE_CANARY_unmask_uncounted 0
+#endif
 /* In hard-IRQ context: a busy wait, not a sleep. */
 #define IRQROUTE_CANARY_RACE_WINDOW_US	20
+#define IRQROUTE_CANARY_UNMASK_WINDOW_US	2000
 
 #define IRQROUTE_CANARY(name)	(IRQROUTE_CANARY_##name)
 

@@ -423,22 +423,42 @@ void irqroute_route_msi_off(struct irqroute_route *r)
  *	cleared it in the shared page and only asks for the pending
  *	interrupt, so that a mask set since then by another thread stands
  *
- * Context: process context, ir->lock held.
+ * Counted in @running like a gate, so that it needs no ir->lock: MSI off
+ * and route free clear the MSI bit and then wait for the count, so this
+ * either sees the MSI bit clear and does nothing, or is waited for
+ * before the MSI leaves the table and r->irqfd is released. Preemption
+ * is off while counted: they spin on the count.
+ *
+ * Context: process context; ir->lock held, or (PENDING_ONLY) an RCU
+ * read-side critical section that found @r in ir->routes.
  * Return: true if a pending interrupt went to KVM.
  */
 bool irqroute_route_unmask(struct irqroute_route *r, bool clear_mask)
 {
-	lockdep_assert_held(&r->ir->lock);
+	bool fired = false;
 
 	if (clear_mask)
 		clear_bit(r->index, r->ir->mask);
-	/* Order the mask bit (ours, or the VMM's) before reading the rest. */
+	preempt_disable();
+	if (!IRQROUTE_CANARY(unmask_uncounted))
+		atomic_inc(&r->running);
+	/*
+	 * Order the mask bit (ours, or the VMM's) and the count before
+	 * reading the MSI, mask and pending bits.
+	 */
 	smp_mb();
-	if (!irqroute_route_deliverable(r) ||
-	    !test_and_clear_bit(r->index, r->ir->pending))
-		return false;
-	irqroute_route_fire(r);
-	if (IRQROUTE_CANARY(unmask_twice))
+	if (irqroute_route_deliverable(r) &&
+	    test_and_clear_bit(r->index, r->ir->pending)) {
+		if (IRQROUTE_CANARY(unmask_uncounted))
+			udelay(IRQROUTE_CANARY_UNMASK_WINDOW_US);
 		irqroute_route_fire(r);
-	return true;
+		if (IRQROUTE_CANARY(unmask_twice))
+			irqroute_route_fire(r);
+		fired = true;
+	}
+	/* The last access to r->irqfd; quiesce waits for it. */
+	if (!IRQROUTE_CANARY(unmask_uncounted))
+		atomic_dec_return_release(&r->running);
+	preempt_enable();
+	return fired;
 }

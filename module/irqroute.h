@@ -9,6 +9,10 @@
  *  - struct irqroute_route lives from IRQROUTE_ROUTE_CREATE until
  *    IRQROUTE_ROUTE_DESTROY or release(). Its gate may run in hard-IRQ
  *    context at any time in between; irqroute_route_free() stops it first.
+ *    A lockless UNMASK (PENDING_ONLY) may still hold it, under
+ *    rcu_read_lock(), after it left ir->routes: its memory is freed with
+ *    kfree_rcu(), and everything else it uses once the hand-off count
+ *    (@running) drops.
  *
  * Lock order: irqroute.lock -> irqroute_vms_lock -> mmap_lock (vm_mmap,
  * copy_*_user and KVM's own ioctls under irqroute.lock). The mmap handler
@@ -25,6 +29,7 @@
 #include <linux/percpu.h>
 #include <linux/refcount.h>
 #include <linux/poll.h>
+#include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/irqroute.h>
@@ -89,7 +94,7 @@ struct irqroute_msi_cfg {
  * @index: index in the range and bit in the shared bitmaps; constant
  * @gsi: ir->gsi_base + @index; constant
  * @state: IRQROUTE_ROUTE_* bits, atomic bitops. Written under ir->lock,
- *	read locklessly by the gate.
+ *	read locklessly by the gate and the lockless unmask.
  * @trigger: the trigger eventfd (a reference); constant
  * @irqfd: the private eventfd KVM's irqfd for @gsi waits on (a reference);
  *	constant
@@ -104,7 +109,9 @@ struct irqroute_msi_cfg {
  *	is refused by the eventfd core)
  * @running: gates between their state check and the end of their direct
  *	hand-off, plus hand-offs queued or executing (counted by the gate
- *	when it queues one). An irq_work re-queued on another CPU while it
+ *	when it queues one), plus unmasks between their state check and
+ *	their hand-off (irqroute_route_unmask(), which may run without
+ *	ir->lock). An irq_work re-queued on another CPU while it
  *	runs executes on both at once, and irq_work_sync() may return while
  *	one still runs; this count covers every one.
  * @rcu: frees the route after irq_work_single() is done with @handoff
@@ -188,10 +195,11 @@ struct irqroute_delegate_k {
 
 /**
  * struct irqroute - one open /dev/irqroute file and its attachment
- * @lock: serialises every ioctl; guards every field below that is not
- *	marked otherwise
+ * @lock: serialises every ioctl but UNMASK with PENDING_ONLY (main.c,
+ *	.lockless); guards every field below that is not marked otherwise
  * @attached: IRQROUTE_ATTACH succeeded and the fields below are set.
- *	Set once, with release semantics: mmap reads it without @lock.
+ *	Set once, with release semantics: mmap and the lockless ioctls
+ *	read it without @lock, with acquire, and then the constant fields.
  * @vm_file: the KVM VM file (a reference); constant once attached
  * @kvm: the VM's private data, only used as a key; constant once attached
  * @mm: the VMM's mm (mmgrab, so the pointer cannot be reused); constant
@@ -200,7 +208,11 @@ struct irqroute_delegate_k {
  * @flags: IRQROUTE_ATTACH_F_*; constant once attached
  * @gsi_base: first GSI of the range; constant once attached
  * @nr_routes: size of the range; constant once attached
- * @routes: @nr_routes route pointers, NULL where free
+ * @routes: @nr_routes route pointers, NULL where free. Written under
+ *	@lock (rcu_assign_pointer() once the route is whole); read under
+ *	@lock (irqroute_route_at()) or, by the lockless UNMASK with
+ *	PENDING_ONLY, with rcu_dereference(): routes are freed with
+ *	kfree_rcu(). The array itself lives until release().
  * @base: the VMM's base routes (kvmalloc'd), @nr_base of them
  * @nr_base: entries at @base
  * @dirty: KVM's table differs from the staged one beyond the routes'
@@ -209,7 +221,8 @@ struct irqroute_delegate_k {
  *	from the committed one (set when staging, cleared by a commit), so
  *	that a commit visits only those
  * @has_msi: bitmap over the range: live routes with a staged MSI, the
- *	routes a table build writes
+ *	routes a table build writes. The lockless unmask never reads it:
+ *	it reads the route's IRQROUTE_ROUTE_MSI bit (@state)
  * @in_table: bitmap over the range: routes with an entry in @table
  * @table_pos: where each route of @in_table has its entry in @table
  * @table_built: @table holds the table last built; false until the first
@@ -217,8 +230,10 @@ struct irqroute_delegate_k {
  *	routes, a table KVM refused)
  * @shm: kernel address of the shared page. The bitmaps are accessed with
  *	atomic bitops only; nothing else in the page is ever read back.
- * @mask: mask bitmap inside @shm
- * @pending: pending bitmap inside @shm
+ * @mask: mask bitmap inside @shm; atomic bitops, no lock (the VMM
+ *	writes it without one); the pointer is constant once attached
+ * @pending: pending bitmap inside @shm; likewise. Whoever clears a bit
+ *	with test_and_clear_bit() owns the edge (delivers or reports it)
  * @table: where commits and creates build the arguments of KVM's
  *	ioctls (kernel memory), copied to user memory for each call
  * @scratch: the VMM's scratch area (IRQROUTE_ATTACH), or 0; constant once
@@ -237,7 +252,7 @@ struct irqroute {
 	u32 flags;
 	u32 gsi_base;
 	u32 nr_routes;
-	struct irqroute_route **routes;
+	struct irqroute_route __rcu **routes;
 	struct kvm_irq_routing_entry *base;
 	u32 nr_base;
 	bool dirty;
@@ -254,6 +269,14 @@ struct irqroute {
 	struct irqroute_counters stats;
 	struct irqroute_link *link;
 };
+
+/* ir->routes[@i], for a holder of ir->lock. */
+static inline struct irqroute_route *irqroute_route_at(struct irqroute *ir,
+						       u32 i)
+{
+	return rcu_dereference_protected(ir->routes[i],
+					 lockdep_is_held(&ir->lock));
+}
 
 /*
  * The ioctl handlers take the ioctl's struct, copied in by main.c, as
@@ -303,6 +326,7 @@ bool irqroute_route_changed(const struct irqroute_route *r);
 int irqroute_clear_msi(struct irqroute *ir, void *data);
 int irqroute_mask(struct irqroute *ir, void *data);
 int irqroute_unmask(struct irqroute *ir, void *data);
+int irqroute_unmask_pending(struct irqroute *ir, void *data);
 void irqroute_route_repend(struct irqroute *ir, u32 index);
 int irqroute_consume_pending(struct irqroute *ir, void *data);
 

@@ -114,6 +114,26 @@ static void irqroute_undo_consume(struct irqroute *ir, void *arg)
 		irqroute_route_repend(ir, op->index);
 }
 
+/*
+ * UNMASK with PENDING_ONLY, the unmask that delivers an edge the VMM found
+ * pending, runs without ir->lock: a commit holds the lock across
+ * KVM_SET_GSI_ROUTING and its SRCU grace period. It only touches bits
+ * and the hand-off, which are safe without the lock (see
+ * irqroute_unmask_pending()). MASK and CONSUME_PENDING stay locked: a
+ * bit flip on a route that a concurrent destroy and create replaced
+ * would land on the new route, and CONSUME_PENDING's undo needs the
+ * route it consumed; the library does both in the shared page anyway.
+ */
+static bool irqroute_unmask_lockless(struct irqroute *ir, void *arg, int *ret)
+{
+	struct irqroute_route_op *op = arg;
+
+	if (op->flags != IRQROUTE_UNMASK_F_PENDING_ONLY)
+		return false;
+	*ret = irqroute_unmask_pending(ir, op);
+	return true;
+}
+
 /* What an ioctl needs before its handler runs. */
 enum irqroute_ioctl_needs {
 	IRQROUTE_NEEDS_NOTHING,
@@ -149,6 +169,12 @@ struct irqroute_ioctl_op {
 	void (*undo)(struct irqroute *ir, void *arg);
 	/* After @fn succeeded and the result was copied out. */
 	void (*done)(struct irqroute *ir, void *arg);
+	/*
+	 * Runs instead of @fn, without ir->lock, when it says so for the
+	 * request (returns true and sets *ret). Only for what must not
+	 * queue behind a commit and needs no undo.
+	 */
+	bool (*lockless)(struct irqroute *ir, void *arg, int *ret);
 };
 
 /*
@@ -207,7 +233,8 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 		       IRQROUTE_NEEDS_OWNER, .delegable = true),
 	IRQROUTE_IOCTL(UNMASK, irqroute_unmask,
 		       struct irqroute_route_op, result,
-		       IRQROUTE_NEEDS_OWNER, .delegable = true),
+		       IRQROUTE_NEEDS_OWNER, .delegable = true,
+		       .lockless = irqroute_unmask_lockless),
 	IRQROUTE_IOCTL(CONSUME_PENDING, irqroute_consume_pending,
 		       struct irqroute_route_op, result,
 		       IRQROUTE_NEEDS_OWNER, .delegable = true,
@@ -227,7 +254,11 @@ static int irqroute_ioctl_check(struct irqroute *ir,
 {
 	if (needs == IRQROUTE_NEEDS_NOTHING)
 		return 0;
-	if (!ir->attached)
+	/*
+	 * Acquire: a lockless ioctl then sees the fields ATTACH set before
+	 * it (they stay until release(), which no ioctl can race).
+	 */
+	if (!smp_load_acquire(&ir->attached))
 		return -ENODEV;
 	/*
 	 * Only the VMM process drives its VM: not a child, not an fd peer.
@@ -283,6 +314,20 @@ long irqroute_dispatch(struct irqroute *ir,
 	if (d) {
 		ret = irqroute_delegation_index(d, &buf.op.index);
 		if (ret)
+			return ret;
+	}
+
+	/*
+	 * Only UNMASK has one; it writes nothing back, so needs no undo. On a
+	 * delegation file the link's lock, which the caller holds, keeps
+	 * @ir alive.
+	 */
+	BUILD_BUG_ON(_IOC_DIR(IRQROUTE_UNMASK) & _IOC_READ);
+	if (op->lockless) {
+		ret = irqroute_ioctl_check(ir, d, op->needs);
+		if (ret)
+			return ret;
+		if (op->lockless(ir, &buf, &ret))
 			return ret;
 	}
 

@@ -21,7 +21,24 @@ static struct irqroute_route *irqroute_route_get(struct irqroute *ir, u32 index)
 	lockdep_assert_held(&ir->lock);
 	if (index >= ir->nr_routes)
 		return ERR_PTR(-EINVAL);
-	r = ir->routes[array_index_nospec(index, ir->nr_routes)];
+	r = irqroute_route_at(ir, array_index_nospec(index, ir->nr_routes));
+	return r ?: ERR_PTR(-ENOENT);
+}
+
+/*
+ * The same without ir->lock, in an RCU read-side critical section: the
+ * route may be on its way out (see irqroute_unmask_pending()), but its
+ * memory stays until the section ends (kfree_rcu).
+ */
+static struct irqroute_route *irqroute_route_get_rcu(struct irqroute *ir,
+						     u32 index)
+{
+	struct irqroute_route *r;
+
+	if (index >= ir->nr_routes)
+		return ERR_PTR(-EINVAL);
+	r = rcu_dereference(ir->routes[array_index_nospec(index,
+							   ir->nr_routes)]);
 	return r ?: ERR_PTR(-ENOENT);
 }
 
@@ -104,11 +121,11 @@ int irqroute_route_create(struct irqroute *ir, void *data)
 		if (arg->index >= ir->nr_routes)
 			return -EINVAL;
 		index = array_index_nospec(arg->index, ir->nr_routes);
-		if (ir->routes[index])
+		if (rcu_access_pointer(ir->routes[index]))
 			return -EBUSY;
 	} else {
 		for (index = 0; index < ir->nr_routes; index++)
-			if (!ir->routes[index])
+			if (!rcu_access_pointer(ir->routes[index]))
 				break;
 		if (index == ir->nr_routes)
 			return -ENOSPC;
@@ -154,7 +171,8 @@ int irqroute_route_create(struct irqroute *ir, void *data)
 		goto err_gate;
 
 	fput(trigger_file);
-	ir->routes[index] = r;
+	/* Published whole: a lockless unmask may look it up from now on. */
+	rcu_assign_pointer(ir->routes[index], r);
 	arg->index = index;
 	arg->gsi = r->gsi;
 	trace_irqroute_route_create(r->gsi, index, 0);
@@ -222,7 +240,7 @@ int irqroute_route_destroy(struct irqroute *ir, void *data)
 	ret = irqroute_route_op_get(ir, op, IRQROUTE_DESTROY_F_HANDOVER, &r);
 	if (ret)
 		return ret;
-	ir->routes[r->index] = NULL;
+	RCU_INIT_POINTER(ir->routes[r->index], NULL);
 	trace_irqroute_route_destroy(r->gsi, r->index, 0);
 	if (op->flags & IRQROUTE_DESTROY_F_HANDOVER) {
 		/* A pending interrupt goes back to the trigger's counter. */
@@ -244,7 +262,7 @@ void irqroute_route_undo_create(struct irqroute *ir, u32 index)
 
 	if (IS_ERR(r))
 		return;
-	ir->routes[index] = NULL;
+	RCU_INIT_POINTER(ir->routes[index], NULL);
 	irqroute_route_unwind(r);
 	irqroute_route_release(r);
 }
@@ -337,6 +355,47 @@ int irqroute_unmask(struct irqroute *ir, void *data)
 	trace_irqroute_mask(r->gsi, r->index,
 			    only ? IRQROUTE_TRACE_UNMASK_PENDING :
 				   IRQROUTE_TRACE_UNMASK, fired);
+	return 0;
+}
+
+/**
+ * irqroute_unmask_pending - IRQROUTE_UNMASK with PENDING_ONLY, lockless
+ * @ir: the attachment
+ * @data: the request, struct irqroute_route_op
+ *
+ * The unmask that delivers an edge the VMM found pending must not wait
+ * behind a commit of another route, which holds ir->lock across
+ * KVM_SET_GSI_ROUTING and its SRCU grace period. It only touches bits
+ * and, if it wins the pending bit, signals the route's private eventfd,
+ * the way the gate does: irqroute_route_unmask() counts itself in
+ * r->running, so that destroy and MSI off, which clear the MSI bit and
+ * wait for the count, either wait for it or make it see no MSI (it then
+ * does nothing: an unmask racing the route's destroy may return 0
+ * without delivering, as if it came first and destroy dropped the
+ * pending edge). The route found may be on its way out: RCU keeps its
+ * memory, and the count keeps r->irqfd referenced while it is signalled.
+ *
+ * Context: process context, without ir->lock; ir->attached was read with
+ * acquire and current->mm == ir->mm.
+ */
+int irqroute_unmask_pending(struct irqroute *ir, void *data)
+{
+	struct irqroute_route_op *op = data;
+	struct irqroute_route *r;
+	bool fired;
+
+	if (op->flags != IRQROUTE_UNMASK_F_PENDING_ONLY)
+		return -EINVAL;
+	rcu_read_lock();
+	r = irqroute_route_get_rcu(ir, op->index);
+	if (IS_ERR(r)) {
+		rcu_read_unlock();
+		return PTR_ERR(r);
+	}
+	fired = irqroute_route_unmask(r, false);
+	trace_irqroute_mask(r->gsi, r->index, IRQROUTE_TRACE_UNMASK_PENDING,
+			    fired);
+	rcu_read_unlock();
 	return 0;
 }
 

@@ -129,7 +129,7 @@ static int irqroute_table_build(struct irqroute *ir)
 
 	bitmap_zero(ir->in_table, ir->nr_routes);
 	for_each_set_bit(i, ir->has_msi, ir->nr_routes) {
-		struct irqroute_route *r = ir->routes[i];
+		struct irqroute_route *r = irqroute_route_at(ir, i);
 
 		if (WARN_ON_ONCE(!r || !r->staged.valid))
 			continue;
@@ -157,7 +157,7 @@ static int irqroute_table_update(struct irqroute *ir)
 	if (!ir->table_built)
 		return irqroute_table_build(ir);
 	for_each_set_bit(i, ir->changed, ir->nr_routes) {
-		struct irqroute_route *r = ir->routes[i];
+		struct irqroute_route *r = irqroute_route_at(ir, i);
 
 		if (!r || r->staged.valid != test_bit(i, ir->in_table))
 			return irqroute_table_build(ir);
@@ -198,7 +198,8 @@ int irqroute_commit(struct irqroute *ir, bool force)
 	for_each_set_bit(i, ir->changed, ir->nr_routes) {
 		if (changed)
 			break;
-		changed = ir->routes[i] && irqroute_route_changed(ir->routes[i]);
+		r = irqroute_route_at(ir, i);
+		changed = r && irqroute_route_changed(r);
 	}
 	if (!changed) {
 		bitmap_zero(ir->changed, ir->nr_routes);
@@ -208,7 +209,7 @@ int irqroute_commit(struct irqroute *ir, bool force)
 	}
 
 	for_each_set_bit(i, ir->changed, ir->nr_routes) {
-		r = ir->routes[i];
+		r = irqroute_route_at(ir, i);
 		if (r && r->committed.valid && !r->staged.valid)
 			irqroute_route_msi_off(r);
 	}
@@ -231,7 +232,7 @@ int irqroute_commit(struct irqroute *ir, bool force)
 	for_each_set_bit(i, ir->changed, ir->nr_routes) {
 		bool had_msi;
 
-		r = ir->routes[i];
+		r = irqroute_route_at(ir, i);
 		if (!r || !irqroute_route_changed(r))
 			continue;
 		had_msi = r->committed.valid;
@@ -272,9 +273,10 @@ int irqroute_commit_staged(struct irqroute *ir)
 	if (!ret)
 		return 0;
 	for_each_set_bit(i, ir->changed, ir->nr_routes) {
-		if (ir->routes[i])
-			irqroute_route_set_staged(ir->routes[i],
-						  &ir->routes[i]->committed);
+		struct irqroute_route *r = irqroute_route_at(ir, i);
+
+		if (r)
+			irqroute_route_set_staged(r, &r->committed);
 	}
 	/* Nothing differs any more. */
 	bitmap_zero(ir->changed, ir->nr_routes);

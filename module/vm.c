@@ -370,9 +370,14 @@ void irqroute_detach(struct irqroute *ir)
 		return;
 	trace_irqroute_detach(ir->gsi_base, ir->nr_routes, 0);
 	for (i = 0; i < ir->nr_routes; i++) {
-		if (ir->routes[i])
-			irqroute_route_free(ir->routes[i]);
-		ir->routes[i] = NULL;
+		/* The file's last reference: no ioctl, locked or not, runs. */
+		struct irqroute_route *r;
+
+		r = rcu_dereference_protected(ir->routes[i], true);
+
+		if (r)
+			irqroute_route_free(r);
+		RCU_INIT_POINTER(ir->routes[i], NULL);
 	}
 	irqroute_table_free(ir);
 	kvfree(ir->table);
