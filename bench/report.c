@@ -203,7 +203,8 @@ void report_print(void)
 		printf("%s %u", i ? "," : "", cfg.ns[i]);
 	printf("\n\n");
 	print_rows();
-	print_costn();
+	if (nr_costns)
+		print_costn();
 	if (details)
 		printf("%s", details);
 	printf("\n=== IRQROUTE-BENCH REPORT END ===\n");

@@ -149,10 +149,14 @@ static void side_check(struct side *sd, const struct guest *g,
 static void detail_lat(const char *load, const char *path, const char *what,
 		       const struct lat *l, const struct lat *stock)
 {
-	detail("| %s | %s | %s | %.1f | %.1f | %.1f | %.3g | %.3g | %u |\n",
-	       load, path, what, l->med, l->p99, l->max,
-	       stock ? l->med / stock->med : 0, stock ? l->p99 / stock->p99 : 0,
-	       l->n);
+	char med[16] = "-", p99[16] = "-";
+
+	if (stock) {
+		snprintf(med, sizeof(med), "%.3g", l->med / stock->med);
+		snprintf(p99, sizeof(p99), "%.3g", l->p99 / stock->p99);
+	}
+	detail("| %s | %s | %s | %.1f | %.1f | %.1f | %s | %s | %u |\n",
+	       load, path, what, l->med, l->p99, l->max, med, p99, l->n);
 }
 
 static void unmask_run(struct bench *b, struct irqroute_route *r,
@@ -185,8 +189,8 @@ static void unmask_run(struct bench *b, struct irqroute_route *r,
 	if (c) {
 		c->stop = true;
 		pthread_join(c->th, NULL);
-		detail("\nCommit loop (%s): %lu commits in %.1f s, %.0f us "
-		       "each.\n\n", load, c->commits, (now_ns() - t0) / 1e9,
+		detail("\nCommit loop: %lu commits in %.1f s, %.0f us "
+		       "each.\n", c->commits, (now_ns() - t0) / 1e9,
 		       c->commits ? (now_ns() - t0) / 1e3 / c->commits : 0);
 	}
 	side_check(&ir, b->g, "unmask with pending");
@@ -206,7 +210,7 @@ static void unmask_run(struct bench *b, struct irqroute_route *r,
 		 "%.0f/%.0f us", ir_call.p99, st_call.p99, ir_call.max,
 		 st_call.max);
 
-	detail("| load | path | timed | median (us) | p99 (us) | max (us) "
+	detail("\n| load | path | timed | median (us) | p99 (us) | max (us) "
 	       "| median ratio | p99 ratio | n |\n"
 	       "|---|---|---|---:|---:|---:|---:|---:|---:|\n");
 	detail_lat(load, "irqroute_unmask()", "the call", &ir_call, &st_call);

@@ -37,8 +37,8 @@ static struct irqroute_route *irqroute_route_get_rcu(struct irqroute *ir,
 
 	if (index >= ir->nr_routes)
 		return ERR_PTR(-EINVAL);
-	r = rcu_dereference(ir->routes[array_index_nospec(index,
-							   ir->nr_routes)]);
+	index = array_index_nospec(index, ir->nr_routes);
+	r = rcu_dereference(ir->routes[index]);
 	return r ?: ERR_PTR(-ENOENT);
 }
 
