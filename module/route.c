@@ -376,7 +376,8 @@ int irqroute_unmask(struct irqroute *ir, void *data)
  * memory, and the count keeps r->irqfd referenced while it is signalled.
  *
  * Context: process context, without ir->lock; ir->attached was read with
- * acquire and current->mm == ir->mm.
+ * acquire, and the caller is the VMM (current->mm == ir->mm) or holds a
+ * delegation whose link lock keeps @ir alive.
  */
 int irqroute_unmask_pending(struct irqroute *ir, void *data)
 {
