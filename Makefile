@@ -12,7 +12,12 @@
 #   make canaries [KVER=<abi>] irqroute.ko with one known bug each
 #                              (module/canary.h, selftests/CANARIES) ->
 #                              build/canary/<name>/<abi>/irqroute.ko
-#   make selftests             build/selftests/<tests> + TESTS
+#   make selftests             build/selftests/<tests> + TESTS (with the
+#                              Rust crate's VM test, see make rust)
+#   make rust                  the Rust crate userspace-lib/rust with
+#                              Debian's rustc/cargo, offline ->
+#                              build/rust/irqroute_rust_test
+#   make rust-test             the crate's host tests (cargo test)
 #   make examples              build/examples/irqroute-demo
 #   make bench-build           build/bench/irqroute-bench only
 #   make bench [KVER=<abi>]    build, run irqroute-bench in the VM (6.1 by
@@ -55,12 +60,13 @@ MODULE_SRCS := Kbuild VERSION module uapi
 
 .PHONY: all module modules lib selftests examples bench bench-build \
 	bench-quick check demo lint setup clean help module-debug check-debug \
-	fuzz-build lib-check canaries dkms-src dkms-install dkms-remove
+	fuzz-build lib-check canaries dkms-src dkms-install dkms-remove \
+	rust rust-test
 
 all: modules lib selftests examples bench-build
 
 help:
-	@sed -n '3,36p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,42p' $(firstword $(MAKEFILE_LIST))
 
 define need_env
 	@test -n "$(KVER_61)" -a -n "$(KVER_612)" -a -n "$(KVER_7)" -a -n "$(LINUX_SRC)" || \
@@ -114,10 +120,43 @@ canaries:
 	  done; \
 	done
 
-selftests: lib
+selftests: lib rust
 	$(need_env)
 	$(MAKE) -C selftests O=$(BUILD)/selftests LINUX_SRC=$(LINUX_SRC) \
-		LIBIRQROUTE=$(BUILD)/lib
+		LIBIRQROUTE=$(BUILD)/lib RUST_TEST=$(BUILD)/rust/irqroute_rust_test
+
+# The Rust crate: Debian's rustc and cargo (what CI has; not a rustup
+# toolchain on PATH), offline, writing nothing outside build/rust. Static
+# (crt-static): the test VM's initramfs has no libc.
+CARGO := /usr/bin/cargo
+RUST_ENV := CARGO_HOME=$(BUILD)/rust/cargo-home \
+	CARGO_TARGET_DIR=$(BUILD)/rust/target RUSTC=/usr/bin/rustc \
+	RUSTDOC=/usr/bin/rustdoc IRQROUTE_LIB_DIR=$(BUILD)/lib \
+	RUSTFLAGS="-C target-feature=+crt-static"
+define need_cargo
+	@test -x $(CARGO) -a -x /usr/bin/rustc || \
+		{ echo "no Debian rustc/cargo: apt-get install rustc cargo (scripts/setup-host.sh)" >&2; exit 1; }
+endef
+
+rust: lib
+	$(need_cargo)
+	@mkdir -p $(BUILD)/rust
+	cd userspace-lib/rust && $(RUST_ENV) $(CARGO) build --offline --release
+	@cp $(BUILD)/rust/target/release/irqroute_rust_test $(BUILD)/rust/
+	@echo "  RUST    build/rust/irqroute_rust_test"
+
+# cargo's "test result" lines summed into the "N passed, N failed" line
+# that scripts/run-tests.sh counts.
+rust-test: lib
+	$(need_cargo)
+	@mkdir -p $(BUILD)/rust
+	@cd userspace-lib/rust && rc=0; \
+	$(RUST_ENV) $(CARGO) test --offline >$(BUILD)/rust/test.log 2>&1 || rc=$$?; \
+	cat $(BUILD)/rust/test.log; \
+	sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' \
+		$(BUILD)/rust/test.log | \
+		awk '{ p += $$1; f += $$2 } END { print p + 0 " passed, " f + 0 " failed" }'; \
+	exit $$rc
 
 examples: lib
 	$(need_env)

@@ -4,7 +4,8 @@
 # The whole test matrix, on a Debian 12 machine, as root:
 #   setup (cached after the first run), build (module for 6.1, 6.12, 7.x,
 #   library, selftests, examples), lint, the host tests (the library's
-#   make lib-check, and scripts/test-runner.sh for the VM runner's
+#   make lib-check, the Rust crate's make rust-test, and
+#   scripts/test-runner.sh for the VM runner's
 #   counting), then the selftests in a VM on each kernel (Debian's 6.1,
 #   bookworm-backports' 6.12, sid's newest 7.x). Ends with one
 #   line "N passed, N failed": the kselftest cases of every kernel plus
@@ -99,6 +100,7 @@ t=$(date +%s)
 echo
 echo "=== host tests"
 host_check lib-check make lib-check
+host_check rust make rust-test
 host_check runner "$ROOT/scripts/test-runner.sh"
 phase_done host "$t"
 
