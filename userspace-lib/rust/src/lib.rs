@@ -113,6 +113,8 @@ pub fn check(ret: c_int) -> io::Result<c_int> {
 ///
 /// `Options::default()` is the library's default: 1024 routes from GSI
 /// 1024, no flags (what `irqroute_attach()` does with `opts == NULL`).
+/// Build others from it, so that the reserved words stay zero:
+/// `Options { gsi_base: 24, nr_routes: 256, ..Options::default() }`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
@@ -122,6 +124,9 @@ pub struct Options {
     pub nr_routes: u32,
     /// `IRQROUTE_F_*` flags, e.g. [`Options::X86_DEFAULT_ROUTES`].
     pub flags: u32,
+    // The header's __reserved[5]: flag-gated fields of later versions;
+    // the whole struct is passed so that a library reading one finds 0.
+    reserved: [u32; 5],
 }
 
 impl Options {
@@ -136,6 +141,7 @@ impl Default for Options {
             gsi_base: 1024,
             nr_routes: 1024,
             flags: 0,
+            reserved: [0; 5],
         }
     }
 }
@@ -417,7 +423,8 @@ mod tests {
 
     #[test]
     fn options_match_the_c_struct() {
-        assert_eq!(std::mem::size_of::<Options>(), 12);
+        // struct irqroute_opts: three u32 and __reserved[5].
+        assert_eq!(std::mem::size_of::<Options>(), 32);
         let d = Options::default();
         assert_eq!((d.gsi_base, d.nr_routes, d.flags), (1024, 1024, 0));
         assert_eq!(Options::X86_DEFAULT_ROUTES, 1);
