@@ -58,6 +58,7 @@ use std::marker::PhantomData;
 use std::os::raw::{c_char, c_int};
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::ptr::{self, NonNull};
+use std::sync::Arc;
 
 /// The raw C interface of `userspace-lib/include/irqroute.h` (the part the
 /// crate uses). Each `int` function returns 0 or a negative errno.
@@ -372,6 +373,62 @@ impl Drop for Route<'_> {
     }
 }
 
+/// A route that owns a share of its attachment (`'static`), for a VMM that
+/// keeps its routes as `Box<dyn IrqFdRoute>` or `Arc<dyn IrqFdRoute>` (the
+/// Rust VMMs do). The attachment is detached when the last `Arc` and the
+/// last owned route are gone.
+pub struct OwnedRoute {
+    // Declared first: dropped (destroyed) before the attachment.
+    route: Route<'static>,
+    _attachment: Arc<Attachment>,
+}
+
+impl OwnedRoute {
+    /// Creates a route of `attachment`, as [`Attachment::create_route`].
+    pub fn create(attachment: &Arc<Attachment>) -> io::Result<OwnedRoute> {
+        let route = attachment.create_route()?;
+        // SAFETY: the route borrows the attachment; the Arc kept next to it
+        // keeps the attachment alive, and field order drops the route first.
+        let route: Route<'static> = unsafe { std::mem::transmute(route) };
+        Ok(OwnedRoute {
+            route,
+            _attachment: Arc::clone(attachment),
+        })
+    }
+
+    /// The route itself, for [`Route::gsi`], [`Route::index`] and
+    /// [`Route::pending`].
+    pub fn route(&self) -> &Route<'static> {
+        &self.route
+    }
+}
+
+impl IrqFdRoute for OwnedRoute {
+    fn event(&self) -> &Event {
+        self.route.event()
+    }
+
+    fn set_msi(&self, address: u64, data: u32) -> io::Result<()> {
+        self.route.set_msi(address, data)
+    }
+
+    fn clear_msi(&self) -> io::Result<()> {
+        self.route.clear_msi()
+    }
+
+    fn mask(&self) -> io::Result<()> {
+        self.route.mask()
+    }
+
+    fn unmask(&self) -> io::Result<()> {
+        self.route.unmask()
+    }
+
+    fn consume_pending(&self) -> bool {
+        self.route.consume_pending()
+    }
+}
+
 /// The version of the linked libirqroute, `"MAJOR.MINOR.PATCH"`.
 pub fn version() -> &'static str {
     // SAFETY: the library returns a static NUL-terminated string.
@@ -409,6 +466,14 @@ mod tests {
         assert_send_sync::<Route<'static>>();
         // The seed's bound, on the trait object too.
         assert_send_sync::<Box<dyn IrqFdRoute>>();
+    }
+
+    #[test]
+    fn owned_route_is_static() {
+        fn static_route<T: IrqFdRoute + 'static>() {}
+        static_route::<OwnedRoute>();
+        assert_send_sync::<OwnedRoute>();
+        let _boxed: Option<Box<dyn IrqFdRoute>> = None::<Box<OwnedRoute>>.map(|b| b as _);
     }
 
     #[test]

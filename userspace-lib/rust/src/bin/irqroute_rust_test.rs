@@ -20,7 +20,9 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use irqroute::{Attachment, IrqFdRoute};
+use std::sync::Arc;
+
+use irqroute::{Attachment, IrqFdRoute, OwnedRoute};
 
 extern "C" {
     fn ioctl(fd: c_int, req: c_ulong, ...) -> c_int;
@@ -88,6 +90,7 @@ const VEC_MASK: u8 = 0x41;
 const VEC_DROP: u8 = 0x42;
 const VEC_REUSE: u8 = 0x43;
 const VEC_CLEAR: u8 = 0x44;
+const VEC_OWNED: u8 = 0x45;
 const VEC_STOP: u8 = 0x60;
 
 // Nested KVM under TCG is slow: generous for a delivery, and how long to
@@ -458,6 +461,26 @@ fn clear_msi_pending(g: &Guest, att: &Attachment) -> Result<(), String> {
     Ok(())
 }
 
+/// (6) A `'static` route kept as a trait object, the way the Rust VMMs
+/// keep theirs, delivers and masks; the attachment outlives it through
+/// the route's own share.
+fn owned_route(g: &Guest, att: &Arc<Attachment>) -> Result<(), String> {
+    let r: Box<dyn IrqFdRoute> =
+        Box::new(OwnedRoute::create(att).map_err(io_err("OwnedRoute::create"))?);
+    ensure!(Arc::strong_count(att) == 2, "the route holds no share of the attachment");
+    r.set_msi(MSI_ADDR, VEC_OWNED as u32).map_err(io_err("set_msi"))?;
+    r.event().signal().map_err(io_err("signal"))?;
+    g.expect_once(VEC_OWNED, "owned route")?;
+    r.mask().map_err(io_err("mask"))?;
+    r.event().signal().map_err(io_err("signal"))?;
+    g.expect_quiet("masked owned route")?;
+    r.unmask().map_err(io_err("unmask"))?;
+    g.expect_once(VEC_OWNED, "owned route's unmask")?;
+    drop(r);
+    ensure!(Arc::strong_count(att) == 1, "the dropped route kept its share");
+    Ok(())
+}
+
 fn main() {
     let names = [
         "vm.delivery",
@@ -465,6 +488,7 @@ fn main() {
         "vm.drop_frees_gsi",
         "vm.second_attach_ebusy",
         "vm.clear_msi_pending",
+        "vm.owned_route",
     ];
     println!("TAP version 13");
     println!("# irqroute crate, libirqroute {}", irqroute::version());
@@ -472,7 +496,7 @@ fn main() {
 
     let setup = Guest::start().and_then(|g| {
         Attachment::attach(g.vm.as_fd(), None)
-            .map(|a| (g, a))
+            .map(|a| (g, Arc::new(a)))
             .map_err(|e| format!("attach: {}", e))
     });
     let (mut g, att) = match setup {
@@ -495,7 +519,8 @@ fn main() {
             1 => mask_pending_unmask(&g, &att),
             2 => drop_frees_gsi(&g, &att),
             3 => second_attach_ebusy(&g, &att, &g.vm),
-            _ => clear_msi_pending(&g, &att),
+            4 => clear_msi_pending(&g, &att),
+            _ => owned_route(&g, &att),
         };
         match res {
             Ok(()) => {
