@@ -324,6 +324,7 @@ int irqroute_set_msi(struct irqroute *ir, void *data);
 int irqroute_route_get_info(struct irqroute *ir, void *data);
 bool irqroute_route_changed(const struct irqroute_route *r);
 int irqroute_clear_msi(struct irqroute *ir, void *data);
+int irqroute_set_msis(struct irqroute *ir, void *data);
 int irqroute_mask(struct irqroute *ir, void *data);
 int irqroute_unmask(struct irqroute *ir, void *data);
 int irqroute_unmask_pending(struct irqroute *ir, void *data);

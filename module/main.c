@@ -53,7 +53,7 @@ static int irqroute_get_info(struct irqroute *ir, void *arg)
 	info->max_routes = IRQROUTE_MAX_ROUTES;
 	info->shm_size = PAGE_SIZE;
 	info->attach_flags = IRQROUTE_ATTACH_F_VALID;
-	info->msi_flags = IRQROUTE_MSI_F_VALID;
+	info->msi_flags = IRQROUTE_MSI_F_VALID | IRQROUTE_MSI_F_CLEAR;
 	return 0;
 }
 
@@ -152,6 +152,7 @@ union irqroute_ioctl_buf {
 	struct irqroute_route_op op;
 	struct irqroute_route_info info_route;
 	struct irqroute_delegate_k delegate;
+	struct irqroute_msis msis;
 };
 
 struct irqroute_ioctl_op {
@@ -175,6 +176,8 @@ struct irqroute_ioctl_op {
 	 * queue behind a commit and needs no undo.
 	 */
 	bool (*lockless)(struct irqroute *ir, void *arg, int *ret);
+	/* Copy the struct out also when @fn fails. */
+	bool out_on_error;
 };
 
 /*
@@ -242,6 +245,9 @@ static const struct irqroute_ioctl_op irqroute_ioctl_ops[] = {
 	IRQROUTE_IOCTL(ROUTE_GET, irqroute_route_get_info,
 		       struct irqroute_route_info, __reserved,
 		       IRQROUTE_NEEDS_OWNER, .delegable = true),
+	IRQROUTE_IOCTL(SET_MSIS, irqroute_set_msis,
+		       struct irqroute_msis, entries,
+		       IRQROUTE_NEEDS_OWNER, .out_on_error = true),
 };
 
 /* The delegable ops' index, translated through buf.op.index. */
@@ -352,6 +358,10 @@ long irqroute_dispatch(struct irqroute *ir,
 	} else if (!ret && op->done) {
 		op->done(ir, &buf);
 	}
+	/* SET_MSIS says which entry failed: copied out on error too. */
+	if (ret && op->out_on_error && (_IOC_DIR(op->cmd) & _IOC_READ) &&
+	    copy_to_user(uarg, &out, min(usize, op->size)))
+		ret = -EFAULT;
 	mutex_unlock(&ir->lock);
 	return ret;
 }

@@ -4,10 +4,13 @@
  * the trigger eventfd (gate.c) and a KVM irqfd on a private eventfd that
  * only the route's hand-off signals.
  */
+#include <linux/bitmap.h>
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/nospec.h>
 #include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "compat.h"
 #include "irqroute.h"
@@ -287,6 +290,25 @@ static int irqroute_route_stage(struct irqroute_route *r,
 	return ret;
 }
 
+/* The MSI a struct irqroute_msi asks for (or none, IRQROUTE_MSI_F_CLEAR). */
+static void irqroute_msi_cfg_of(const struct irqroute_msi *arg,
+				struct irqroute_msi_cfg *cfg)
+{
+	if (arg->flags & IRQROUTE_MSI_F_CLEAR) {
+		*cfg = (struct irqroute_msi_cfg){ .valid = false };
+		return;
+	}
+	*cfg = (struct irqroute_msi_cfg){
+		.valid = true,
+		.flags = arg->flags & IRQROUTE_MSI_F_DEVID ?
+			 KVM_MSI_VALID_DEVID : 0,
+		.address_lo = arg->address_lo,
+		.address_hi = arg->address_hi,
+		.data = arg->data,
+		.devid = arg->devid,
+	};
+}
+
 int irqroute_set_msi(struct irqroute *ir, void *data)
 {
 	struct irqroute_msi *arg = data;
@@ -301,16 +323,123 @@ int irqroute_set_msi(struct irqroute *ir, void *data)
 	if (IS_ERR(r))
 		return PTR_ERR(r);
 
-	cfg = (struct irqroute_msi_cfg){
-		.valid = true,
-		.flags = arg->flags & IRQROUTE_MSI_F_DEVID ?
-			 KVM_MSI_VALID_DEVID : 0,
-		.address_lo = arg->address_lo,
-		.address_hi = arg->address_hi,
-		.data = arg->data,
-		.devid = arg->devid,
-	};
+	irqroute_msi_cfg_of(arg, &cfg);
 	return irqroute_route_stage(r, &cfg, arg->flags & IRQROUTE_MSI_F_DEFER);
+}
+
+/* One entry of IRQROUTE_SET_MSIS, checked and staged. */
+struct irqroute_msis_item {
+	struct irqroute_route *r;
+	struct irqroute_msi_cfg cfg;
+};
+
+/* Check one IRQROUTE_SET_MSIS entry; @seen holds the routes before it. */
+static int irqroute_msis_check(struct irqroute *ir, const struct irqroute_msi *m,
+			       unsigned long *seen,
+			       struct irqroute_msis_item *item)
+{
+	struct irqroute_route *r;
+
+	if (m->size != sizeof(*m) ||
+	    m->flags & ~IRQROUTE_MSIS_ENTRY_F_VALID || m->__reserved)
+		return -EINVAL;
+	if (!(m->flags & IRQROUTE_MSI_F_DEVID) && m->devid)
+		return -EINVAL;
+	if (m->flags & IRQROUTE_MSI_F_CLEAR &&
+	    (m->flags & IRQROUTE_MSI_F_DEVID || m->data || m->address_lo ||
+	     m->address_hi))
+		return -EINVAL;
+	r = irqroute_route_get(ir, m->index);
+	if (IS_ERR(r))
+		return PTR_ERR(r);
+	/* Two entries for one route: which should win is the caller's bug. */
+	if (__test_and_set_bit(r->index, seen))
+		return -EINVAL;
+	item->r = r;
+	irqroute_msi_cfg_of(m, &item->cfg);
+	return 0;
+}
+
+/*
+ * KVM_SET_GSI_ROUTING does not say which entry it refused. The only MSI
+ * that x86 KVM refuses is one with address_hi bits 7:0 set in a VM that
+ * uses x2APIC-format MSIs (kvm_msi_route_invalid()): on EINVAL, name the
+ * first such entry. Anything else is the table's (@nr).
+ */
+static u32 irqroute_msis_refused(const struct irqroute_msi *e, u32 nr,
+				 int err)
+{
+	u32 i;
+
+	if (!IS_ENABLED(CONFIG_X86) || err != -EINVAL)
+		return nr;
+	for (i = 0; i < nr; i++)
+		if (!(e[i].flags & IRQROUTE_MSI_F_CLEAR) &&
+		    e[i].address_hi & 0xff)
+			return i;
+	return nr;
+}
+
+/**
+ * irqroute_set_msis - IRQROUTE_SET_MSIS
+ * @ir: the attachment
+ * @data: the request, struct irqroute_msis; @failed is filled in, also
+ *	on error
+ *
+ * All entries or none: every entry is checked before any is staged, and
+ * a table KVM refuses puts back what each route had staged before.
+ * Context: ir->lock held, current->mm == ir->mm.
+ */
+int irqroute_set_msis(struct irqroute *ir, void *data)
+{
+	struct irqroute_msis *arg = data;
+	struct irqroute_msis_item *items = NULL;
+	unsigned long *seen = NULL;
+	struct irqroute_msi_cfg old;
+	struct irqroute_msi *e;
+	u32 i, nr = arg->nr;
+	int ret;
+
+	lockdep_assert_held(&ir->lock);
+	arg->failed = nr;
+	if (arg->flags || nr > ir->nr_routes)
+		return -EINVAL;
+	if (!nr)
+		return 0;
+	e = vmemdup_user(u64_to_user_ptr(arg->entries),
+			 array_size(nr, sizeof(*e)));
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	ret = -ENOMEM;
+	items = kvmalloc_array(nr, sizeof(*items), GFP_KERNEL_ACCOUNT);
+	seen = bitmap_zalloc(ir->nr_routes, GFP_KERNEL_ACCOUNT);
+	if (!items || !seen)
+		goto out;
+
+	for (i = 0; i < nr; i++) {
+		ret = irqroute_msis_check(ir, &e[i], seen, &items[i]);
+		if (ret) {
+			arg->failed = i;
+			goto out;
+		}
+	}
+	/* Stage them all; items[] keeps what was staged, for a refusal. */
+	for (i = 0; i < nr; i++) {
+		old = items[i].r->staged;
+		irqroute_route_set_staged(items[i].r, &items[i].cfg);
+		items[i].cfg = old;
+	}
+	ret = irqroute_commit(ir, false);
+	if (ret) {
+		for (i = 0; i < nr; i++)
+			irqroute_route_set_staged(items[i].r, &items[i].cfg);
+		arg->failed = irqroute_msis_refused(e, nr, ret);
+	}
+out:
+	bitmap_free(seen);
+	kvfree(items);
+	kvfree(e);
+	return ret;
 }
 
 int irqroute_clear_msi(struct irqroute *ir, void *data)

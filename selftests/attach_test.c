@@ -103,7 +103,7 @@ TEST_F(unattached, get_info)
 		  info.shm_size);
 	EXPECT_EQ(0, info.shm_size % getpagesize());
 	EXPECT_EQ(IRQROUTE_ATTACH_F_VALID, info.attach_flags);
-	EXPECT_EQ(IRQROUTE_MSI_F_VALID, info.msi_flags);
+	EXPECT_EQ(IRQROUTE_MSI_F_VALID | IRQROUTE_MSI_F_CLEAR, info.msi_flags);
 	EXPECT_EQ(0, info.__reserved);
 }
 

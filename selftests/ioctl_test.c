@@ -438,6 +438,21 @@ static void undo_msi(struct __test_metadata *_metadata,
 	}
 }
 
+/* One entry: the MSI R_MSI already has (a commit that changes nothing). */
+static struct irqroute_msi msis_entry;
+
+static void fill_msis(FIXTURE_DATA(attached) *self, void *arg)
+{
+	struct irqroute_msis *m = arg;
+
+	fill_msi(self, &msis_entry);
+	m->size = sizeof(*m);
+	m->nr = 1;
+	/* An output: whatever the caller leaves in it is ignored. */
+	m->failed = 0xdeadbeef;
+	m->entries = (uintptr_t)&msis_entry;
+}
+
 static void fill_op(struct irqroute_route_op *op, uint32_t index)
 {
 	op->size = sizeof(*op);
@@ -563,6 +578,7 @@ static const struct op_desc ops[] = {
 	OP(IRQROUTE_ROUTE_GET, irqroute_route_info, 0, fill_route_get, NULL,
 	   OFF(irqroute_route_info, index),
 	   OFF(irqroute_route_info, __reserved)),
+	OP(IRQROUTE_SET_MSIS, irqroute_msis, 0, fill_msis, NULL, 0),
 };
 
 /* Argument buffer: the largest struct plus a tail a newer ABI might use. */
@@ -576,6 +592,7 @@ union op_arg {
 	struct irqroute_route_op op;
 	struct irqroute_route_info route_info;
 	struct irqroute_delegate delegate;
+	struct irqroute_msis msis;
 	uint8_t bytes[sizeof(struct irqroute_stats) + TAIL];
 };
 

@@ -80,7 +80,7 @@ void op_get_info(struct fuzz_thread *t)
 	     out.max_routes != IRQROUTE_MAX_ROUTES ||
 	     out.shm_size != fuzz_page_size ||
 	     out.attach_flags != IRQROUTE_ATTACH_F_VALID ||
-	     out.msi_flags != IRQROUTE_MSI_F_VALID || out.__reserved))
+	     out.msi_flags != (IRQROUTE_MSI_F_VALID | IRQROUTE_MSI_F_CLEAR) || out.__reserved))
 		fuzz_impossible(t, "GET_INFO returned api %u max %u shm %u flags %#x/%#x reserved %u",
 				out.api_version, out.max_routes, out.shm_size,
 				out.attach_flags, out.msi_flags,

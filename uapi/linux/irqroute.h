@@ -313,6 +313,42 @@ struct irqroute_route_info {
 
 #define IRQROUTE_ROUTE_GET	_IOWR(IRQROUTE_TYPE, 0x17, struct irqroute_route_info)
 
+/*
+ * IRQROUTE_SET_MSIS entry flag: clear the route's MSI (as IRQROUTE_CLEAR_MSI);
+ * @data, @address_lo, @address_hi and @devid must then be 0. Not accepted by
+ * IRQROUTE_SET_MSI. GET_INFO's msi_flags has it when SET_MSIS exists.
+ */
+#define IRQROUTE_MSI_F_CLEAR	0x4
+#define IRQROUTE_MSIS_ENTRY_F_VALID	(IRQROUTE_MSI_F_DEVID | IRQROUTE_MSI_F_CLEAR)
+
+/**
+ * struct irqroute_msis - IRQROUTE_SET_MSIS
+ * @size: sizeof(struct irqroute_msis)
+ * @flags: must be 0
+ * @nr: number of entries at @entries, 0 .. nr_routes
+ * @failed: out, also on error: the position in @entries of the entry that
+ *	made the call fail, or @nr if no single entry did (success, or a
+ *	failure of the table or of the call as a whole)
+ * @entries: user pointer to @nr struct irqroute_msi, each with @size
+ *	sizeof(struct irqroute_msi) and @flags IRQROUTE_MSIS_ENTRY_F_VALID
+ *	bits only (no IRQROUTE_MSI_F_DEFER); one entry per route at most
+ *
+ * Sets or clears the MSIs of several routes as one unit, in one routing
+ * table update: every entry is checked before any is staged, and if KVM
+ * refuses the table, every route of the call keeps the MSI it had (other
+ * changes staged with IRQROUTE_MSI_F_DEFER stay staged). Like any commit,
+ * it also sends the changes staged with IRQROUTE_MSI_F_DEFER.
+ */
+struct irqroute_msis {
+	__u32 size;
+	__u32 flags;
+	__u32 nr;
+	__u32 failed;
+	__u64 entries;
+};
+
+#define IRQROUTE_SET_MSIS	_IOWR(IRQROUTE_TYPE, 0x18, struct irqroute_msis)
+
 /**
  * struct irqroute_stats - IRQROUTE_GET_STATS
  * @size: sizeof(struct irqroute_stats)
