@@ -119,12 +119,34 @@ int  irqroute_set_msi_devid(struct irqroute_route *r, uint64_t address,
 
 /*
  * Batching: between irqroute_batch_begin() and irqroute_batch_commit(),
- * irqroute_set_msi() and irqroute_clear_msi() only stage their change; the
- * commit pushes them to KVM in one routing table update. Begin/commit are
- * per attachment and do not nest (-EBUSY; commit without begin: -EINVAL).
+ * the calling thread's irqroute_set_msi() and irqroute_clear_msi() calls
+ * on @ir only stage their change; the commit applies them all or none in
+ * one routing table update. Other threads' calls are not staged. One
+ * batch per attachment at a time (-EBUSY), committed by the thread that
+ * began it (-EINVAL otherwise, or without begin).
  */
 int  irqroute_batch_begin(struct irqroute *ir);
 int  irqroute_batch_commit(struct irqroute *ir);
+
+/*
+ * Batch objects (since 1.1): MSI changes staged in the object, applied
+ * all or none in one routing table update by irqroute_batch_submit(),
+ * which names the route that made it fail. Any number of batches per
+ * attachment; one batch must not be used by two threads at once.
+ */
+struct irqroute_batch;
+int  irqroute_batch_create(struct irqroute *ir, struct irqroute_batch **out);
+int  irqroute_batch_set_msi(struct irqroute_batch *b, struct irqroute_route *r,
+			    uint64_t address, uint32_t data);
+int  irqroute_batch_set_msi_devid(struct irqroute_batch *b,
+				  struct irqroute_route *r, uint64_t address,
+				  uint32_t data, uint32_t devid);
+int  irqroute_batch_clear_msi(struct irqroute_batch *b,
+			      struct irqroute_route *r);
+int  irqroute_batch_submit(struct irqroute_batch *b,
+			   struct irqroute_route **failed);
+/* Drops what is staged (an abort) and frees @b. */
+void irqroute_batch_free(struct irqroute_batch *b);
 
 /* Without the shared page: the same operations as ioctls. */
 int  irqroute_mask_ioctl(struct irqroute_route *r);

@@ -160,6 +160,7 @@ __irqroute_export void irqroute_detach(struct irqroute *ir)
 	}
 	pthread_mutex_unlock(&ir->lock);
 
+	__irqroute_batch_drop(ir);
 	pthread_mutex_destroy(&ir->lock);
 	free(ir->base);
 	free(ir);

@@ -60,8 +60,9 @@ static inline void irqroute_list_del(struct irqroute_list *node)
  * @fd: the /dev/irqroute file descriptor
  * @gsi_base: first GSI of the route range
  * @nr_routes: routes in the range
- * @batch: 1 between irqroute_batch_begin() and irqroute_batch_commit();
- *	accessed with __atomic builtins only
+ * @batch_owner: the thread inside irqroute_batch_begin() ..
+ *	irqroute_batch_commit() (see batch.c), or 0; __atomic builtins only
+ * @batch: that thread's batch, touched by that thread only
  * @shm: the shared page, @shm_size bytes, read-only after attach
  * @shm_size: length of the mapping
  * @scratch: IRQROUTE_SCRATCH_SIZE bytes where the module writes the
@@ -82,7 +83,8 @@ struct irqroute {
 	int fd;
 	uint32_t gsi_base;
 	uint32_t nr_routes;
-	int batch;
+	uintptr_t batch_owner;
+	struct irqroute_batch *batch;
 	void *shm;
 	size_t shm_size;
 	void *scratch;
@@ -160,6 +162,10 @@ static inline bool __irqroute_foreign(const struct irqroute *ir)
 	return ir->fork_gen != __atomic_load_n(&__irqroute_fork_gen,
 					       __ATOMIC_RELAXED);
 }
+
+/* batch.c */
+struct irqroute_batch *__irqroute_batch_of(struct irqroute *ir);
+void __irqroute_batch_drop(struct irqroute *ir);
 
 /* routes.c */
 void __irqroute_route_init(struct irqroute *ir, struct irqroute_route *r,

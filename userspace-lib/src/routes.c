@@ -175,20 +175,17 @@ irqroute_route_index(const struct irqroute_route *r)
 	return r->index;
 }
 
-/* Inside a batch, MSI changes are only staged until irqroute_batch_commit(). */
-static uint32_t irqroute_defer_flag(struct irqroute *ir)
-{
-	/* Relaxed: begin/commit are ordered with these calls by the caller. */
-	return __atomic_load_n(&ir->batch, __ATOMIC_RELAXED) ?
-	       IRQROUTE_MSI_F_DEFER : 0;
-}
-
+/*
+ * Inside a batch of the calling thread (irqroute_batch_begin()), MSI
+ * changes are staged in the batch; other threads' calls go to the kernel.
+ */
 static int irqroute_do_set_msi(struct irqroute_route *r, uint64_t address,
 			       uint32_t data, uint32_t devid, uint32_t flags)
 {
+	struct irqroute_batch *b = __irqroute_batch_of(r->ir);
 	struct irqroute_msi arg = {
 		.size = sizeof(arg),
-		.flags = flags | irqroute_defer_flag(r->ir),
+		.flags = flags,
 		.index = r->index,
 		.data = data,
 		.address_lo = (uint32_t)address,
@@ -196,6 +193,11 @@ static int irqroute_do_set_msi(struct irqroute_route *r, uint64_t address,
 		.devid = devid,
 	};
 
+	if (b)
+		return flags & IRQROUTE_MSI_F_DEVID ?
+		       irqroute_batch_set_msi_devid(b, r, address, data,
+						    devid) :
+		       irqroute_batch_set_msi(b, r, address, data);
 	return __irqroute_ioctl(r->ir->fd, IRQROUTE_SET_MSI, &arg);
 }
 
@@ -215,6 +217,10 @@ __irqroute_export int irqroute_set_msi_devid(struct irqroute_route *r,
 
 __irqroute_export int irqroute_clear_msi(struct irqroute_route *r)
 {
+	struct irqroute_batch *b = __irqroute_batch_of(r->ir);
+
+	if (b)
+		return irqroute_batch_clear_msi(b, r);
 	return __irqroute_route_op(r->ir->fd, IRQROUTE_CLEAR_MSI, r->index,
-				   irqroute_defer_flag(r->ir), NULL);
+				   0, NULL);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0 OR MIT)
 /*
- * The VM's routing table: base routes and batched commits.
+ * The VM's routing table: base routes (batches are in batch.c).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -41,31 +41,4 @@ irqroute_set_base_routes(struct irqroute *ir,
 	pthread_mutex_unlock(&ir->lock);
 	free(copy);
 	return ret;
-}
-
-/*
- * @ir->batch only needs atomicity, so that two threads cannot both begin
- * (or both end) a batch; the ioctls order everything else.
- */
-__irqroute_export int irqroute_batch_begin(struct irqroute *ir)
-{
-	int idle = 0;
-
-	if (!__atomic_compare_exchange_n(&ir->batch, &idle, 1, false,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return -EBUSY;
-	return 0;
-}
-
-/*
- * The batch ends whatever IRQROUTE_COMMIT returns, so a failed commit
- * cannot leave later calls silently staged; its errno is returned.
- */
-__irqroute_export int irqroute_batch_commit(struct irqroute *ir)
-{
-	struct irqroute_commit arg = { .size = sizeof(arg) };
-
-	if (!__atomic_exchange_n(&ir->batch, 0, __ATOMIC_RELAXED))
-		return -EINVAL;
-	return __irqroute_ioctl(ir->fd, IRQROUTE_COMMIT, &arg);
 }

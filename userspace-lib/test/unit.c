@@ -57,7 +57,12 @@ static struct {
 		struct irqroute_msi msi;
 		struct irqroute_route_op op;
 		struct irqroute_stats stats;
+		struct irqroute_msis msis;
 	} arg;
+	struct irqroute_msi msis[8];	/* SET_MSIS: the first entries */
+	uint32_t msis_failed;	/* SET_MSIS: failed to hand out */
+	unsigned long cmds[16];	/* the first requests, in order */
+	unsigned long enotty;	/* a request number to fail with ENOTTY */
 	int ret;		/* -errno to fail with, or 0 */
 	uint32_t index;		/* ROUTE_CREATE: index to hand out */
 	uint32_t result;	/* CONSUME_PENDING: result to hand out */
@@ -82,6 +87,8 @@ int ioctl(int fd, unsigned long cmd, ...)
 	if (fake.passthrough)
 		return syscall(SYS_ioctl, fd, cmd, arg);
 
+	if (fake.calls < 16)
+		fake.cmds[fake.calls] = cmd;
 	fake.calls++;
 	fake.cmd = cmd;
 	if (fd != FAKE_FD) {
@@ -104,6 +111,18 @@ int ioctl(int fd, unsigned long cmd, ...)
 	}
 	if (cmd == IRQROUTE_CONSUME_PENDING)
 		((struct irqroute_route_op *)arg)->result = fake.result;
+	if (cmd == fake.enotty) {
+		errno = ENOTTY;
+		return -1;
+	}
+	if (cmd == IRQROUTE_SET_MSIS) {
+		struct irqroute_msis *m = arg;
+
+		memcpy(fake.msis, (void *)(uintptr_t)m->entries,
+		       min_size(m->nr, 8) * sizeof(fake.msis[0]));
+		/* Written back on error too, as the module does. */
+		m->failed = fake.ret ? fake.msis_failed : m->nr;
+	}
 	if (fake.ret) {
 		errno = -fake.ret;
 		return -1;
@@ -571,44 +590,237 @@ static bool test_set_msi(void)
 	return true;
 }
 
+static bool msi_is(const struct irqroute_msi *m, uint32_t index,
+		   uint32_t flags, uint64_t address, uint32_t data,
+		   uint32_t devid)
+{
+	return m->size == sizeof(*m) && m->flags == flags &&
+	       m->index == index && m->data == data &&
+	       m->address_lo == (uint32_t)address &&
+	       m->address_hi == (uint32_t)(address >> 32) &&
+	       m->devid == devid && m->__reserved == 0;
+}
+
+/* The legacy batch: staged in user memory, sent as one SET_MSIS. */
 static bool test_batch(void)
 {
 	struct irqroute *ir = fake_attach();
-	struct irqroute_route r;
+	struct irqroute_route r, r2;
 
 	__irqroute_route_init(ir, &r, 9);
+	__irqroute_route_init(ir, &r2, 70);
 	fake_reset();
 	CHECK(irqroute_batch_commit(ir) == -EINVAL);
 	CHECK(fake.calls == 0);
 	CHECK(irqroute_batch_begin(ir) == 0);
 	CHECK(irqroute_batch_begin(ir) == -EBUSY);
-	CHECK(fake.calls == 0);
 
 	CHECK(irqroute_set_msi(&r, 0xfee00000, 0x30) == 0);
-	CHECK(fake.arg.msi.flags == IRQROUTE_MSI_F_DEFER);
-	CHECK(irqroute_set_msi_devid(&r, 0xfee00000, 0x30, 1) == 0);
-	CHECK(fake.arg.msi.flags ==
-	      (IRQROUTE_MSI_F_DEFER | IRQROUTE_MSI_F_DEVID));
-	CHECK(irqroute_clear_msi(&r) == 0);
-	CHECK(fake.arg.op.flags == IRQROUTE_MSI_F_DEFER);
+	CHECK(irqroute_set_msi_devid(&r, 0x1fee01000ULL, 0x31, 1) == 0);
+	CHECK(irqroute_clear_msi(&r2) == 0);
+	CHECK(fake.calls == 0);
 
 	CHECK(irqroute_batch_commit(ir) == 0);
-	CHECK(fake.cmd == IRQROUTE_COMMIT);
-	CHECK(fake.arg.commit.size == sizeof(struct irqroute_commit));
-	CHECK(fake.arg.commit.flags == 0);
+	CHECK(fake.calls == 1 && fake.cmd == IRQROUTE_SET_MSIS);
+	CHECK(fake.arg.msis.size == sizeof(struct irqroute_msis));
+	CHECK(fake.arg.msis.flags == 0 && fake.arg.msis.nr == 2);
+	/* One entry per route: the last call wins. */
+	CHECK(msi_is(&fake.msis[0], 9, IRQROUTE_MSI_F_DEVID, 0x1fee01000ULL,
+		     0x31, 1));
+	CHECK(msi_is(&fake.msis[1], 70, IRQROUTE_MSI_F_CLEAR, 0, 0, 0));
 	CHECK(irqroute_batch_commit(ir) == -EINVAL);
 
 	CHECK(irqroute_set_msi(&r, 0xfee00000, 0x30) == 0);
-	CHECK(fake.arg.msi.flags == 0);
+	CHECK(fake.cmd == IRQROUTE_SET_MSI && fake.arg.msi.flags == 0);
+	CHECK(irqroute_clear_msi(&r) == 0);
+	CHECK(fake.cmd == IRQROUTE_CLEAR_MSI && fake.arg.op.flags == 0);
 
-	/* A failed commit still ends the batch. */
+	/* An empty batch makes no call; a failed commit ends the batch. */
+	fake_reset();
 	CHECK(irqroute_batch_begin(ir) == 0);
+	CHECK(irqroute_batch_commit(ir) == 0);
+	CHECK(fake.calls == 0);
+	CHECK(irqroute_batch_begin(ir) == 0);
+	CHECK(irqroute_set_msi(&r, 0xfee00000, 0x30) == 0);
 	fake.ret = -EINVAL;
 	CHECK(irqroute_batch_commit(ir) == -EINVAL);
 	fake.ret = 0;
 	CHECK(irqroute_batch_begin(ir) == 0);
 	CHECK(irqroute_batch_commit(ir) == 0);
 	free(ir);
+	return true;
+}
+
+struct other_thread {
+	struct irqroute *ir;
+	struct irqroute_route *r;
+	int set, clear, commit, begin;
+	unsigned long set_cmd;
+	uint32_t set_flags;
+};
+
+static void *other_thread_fn(void *arg)
+{
+	struct other_thread *t = arg;
+
+	t->set = irqroute_set_msi(t->r, 0xfee00000, 0x44);
+	t->set_cmd = fake.cmd;
+	t->set_flags = fake.arg.msi.flags;
+	t->clear = irqroute_clear_msi(t->r);
+	t->commit = irqroute_batch_commit(t->ir);
+	t->begin = irqroute_batch_begin(t->ir);
+	return NULL;
+}
+
+/*
+ * While one thread is inside a legacy batch, another thread's calls go to
+ * the kernel at once with their own errno, and cannot end the batch.
+ */
+static bool test_batch_other_thread(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route r, r2;
+	struct other_thread t = { .ir = ir, .r = &r2 };
+	pthread_t th;
+
+	__irqroute_route_init(ir, &r, 3);
+	__irqroute_route_init(ir, &r2, 4);
+	fake_reset();
+	CHECK(irqroute_batch_begin(ir) == 0);
+	CHECK(irqroute_set_msi(&r, 0xfee00000, 0x30) == 0);
+	CHECK(fake.calls == 0);
+	fake.ret = -ENOENT;
+	CHECK(pthread_create(&th, NULL, other_thread_fn, &t) == 0);
+	CHECK(pthread_join(th, NULL) == 0);
+	fake.ret = 0;
+	CHECK(t.set == -ENOENT && t.clear == -ENOENT);
+	CHECK(t.set_cmd == IRQROUTE_SET_MSI && t.set_flags == 0);
+	CHECK(t.commit == -EINVAL && t.begin == -EBUSY);
+	CHECK(fake.calls == 2);
+
+	CHECK(irqroute_batch_commit(ir) == 0);
+	CHECK(fake.cmd == IRQROUTE_SET_MSIS && fake.arg.msis.nr == 1);
+	CHECK(msi_is(&fake.msis[0], 3, 0, 0xfee00000, 0x30, 0));
+	free(ir);
+	return true;
+}
+
+/* A module without SET_MSIS: the legacy batch stages in the module. */
+static bool test_batch_old_module(void)
+{
+	struct irqroute *ir = fake_attach();
+	struct irqroute_route r, r2;
+
+	__irqroute_route_init(ir, &r, 3);
+	__irqroute_route_init(ir, &r2, 4);
+	fake_reset();
+	fake.enotty = IRQROUTE_SET_MSIS;
+	CHECK(irqroute_batch_begin(ir) == 0);
+	CHECK(irqroute_set_msi(&r, 0xfee00000, 0x30) == 0);
+	CHECK(irqroute_clear_msi(&r2) == 0);
+	CHECK(irqroute_batch_commit(ir) == 0);
+	CHECK(fake.calls == 4);
+	CHECK(fake.cmds[0] == IRQROUTE_SET_MSIS);
+	CHECK(fake.cmds[1] == IRQROUTE_SET_MSI);
+	CHECK(fake.cmds[2] == IRQROUTE_CLEAR_MSI);
+	CHECK(fake.cmds[3] == IRQROUTE_COMMIT);
+	CHECK(fake.arg.commit.size == sizeof(struct irqroute_commit));
+
+	/* Batch objects promise all-or-none: no such fallback. */
+	{
+		struct irqroute_batch *b;
+
+		fake.calls = 0;
+		CHECK(irqroute_batch_create(ir, &b) == 0);
+		CHECK(irqroute_batch_set_msi(b, &r, 0xfee00000, 0x30) == 0);
+		CHECK(irqroute_batch_submit(b, NULL) == -ENOTTY);
+		CHECK(fake.calls == 1);
+		irqroute_batch_free(b);
+	}
+	free(ir);
+	return true;
+}
+
+static bool test_batch_object(void)
+{
+	struct irqroute *ir = fake_attach(), *ir2 = fake_attach();
+	struct irqroute_route r, r2, r3, foreign;
+	struct irqroute_batch *b = NULL, *b2 = NULL;
+	struct irqroute_route *failed;
+
+	__irqroute_route_init(ir, &r, 1);
+	__irqroute_route_init(ir, &r2, 2);
+	__irqroute_route_init(ir, &r3, 1023);
+	__irqroute_route_init(ir2, &foreign, 5);
+	fake_reset();
+	CHECK(irqroute_batch_create(NULL, &b) == -EINVAL);
+	CHECK(irqroute_batch_create(ir, NULL) == -EINVAL);
+	CHECK(irqroute_batch_create(ir, &b) == 0 && b);
+	CHECK(irqroute_batch_create(ir, &b2) == 0 && b2 && b2 != b);
+	CHECK(irqroute_batch_set_msi(NULL, &r, 0xfee00000, 1) == -EINVAL);
+	CHECK(irqroute_batch_set_msi(b, NULL, 0xfee00000, 1) == -EINVAL);
+	CHECK(irqroute_batch_set_msi(b, &foreign, 0xfee00000, 1) == -EINVAL);
+	CHECK(irqroute_batch_clear_msi(b, &foreign) == -EINVAL);
+	CHECK(irqroute_batch_submit(NULL, &failed) == -EINVAL);
+	CHECK(failed == NULL);
+	/* Empty: nothing to send. */
+	failed = &r;
+	CHECK(irqroute_batch_submit(b, &failed) == 0 && failed == NULL);
+	CHECK(fake.calls == 0);
+
+	CHECK(irqroute_batch_set_msi(b, &r, 0xfee00000, 0x40) == 0);
+	CHECK(irqroute_batch_clear_msi(b, &r2) == 0);
+	CHECK(irqroute_batch_set_msi_devid(b, &r3, 0x123456789ULL, 0x42,
+					   77) == 0);
+	CHECK(irqroute_batch_set_msi(b, &r, 0xfee01000, 0x41) == 0);
+	/* Another batch of the same attachment is independent. */
+	CHECK(irqroute_batch_set_msi(b2, &r, 0xfee02000, 0x50) == 0);
+	CHECK(fake.calls == 0);
+
+	CHECK(irqroute_batch_submit(b, &failed) == 0 && failed == NULL);
+	CHECK(fake.calls == 1 && fake.cmd == IRQROUTE_SET_MSIS);
+	CHECK(fake.arg.msis.size == sizeof(struct irqroute_msis));
+	CHECK(fake.arg.msis.flags == 0 && fake.arg.msis.nr == 3);
+	CHECK(msi_is(&fake.msis[0], 1, 0, 0xfee01000, 0x41, 0));
+	CHECK(msi_is(&fake.msis[1], 2, IRQROUTE_MSI_F_CLEAR, 0, 0, 0));
+	CHECK(msi_is(&fake.msis[2], 1023, IRQROUTE_MSI_F_DEVID,
+		     0x123456789ULL, 0x42, 77));
+	/* Submitted: the batch is empty again. */
+	CHECK(irqroute_batch_submit(b, NULL) == 0 && fake.calls == 1);
+
+	/* The module names entry 1: that is r2. */
+	CHECK(irqroute_batch_set_msi(b, &r, 0xfee00000, 0x40) == 0);
+	CHECK(irqroute_batch_set_msi(b, &r2, 0xfee00000, 0x40) == 0);
+	fake.ret = -ENOENT;
+	fake.msis_failed = 1;
+	CHECK(irqroute_batch_submit(b, &failed) == -ENOENT && failed == &r2);
+	/* No entry to blame (the table as a whole): NULL. */
+	CHECK(irqroute_batch_set_msi(b, &r, 0xfee00000, 0x40) == 0);
+	fake.ret = -EINVAL;
+	fake.msis_failed = 1;
+	CHECK(irqroute_batch_submit(b, &failed) == -EINVAL && failed == NULL);
+	fake.ret = 0;
+
+	/* Many entries: the arrays grow; restaging keeps one per route. */
+	for (unsigned int i = 0; i < NR_ROUTES; i++) {
+		struct irqroute_route ri;
+
+		__irqroute_route_init(ir, &ri, i);
+		CHECK(irqroute_batch_set_msi(b, &ri, 0xfee00000, i) == 0);
+		CHECK(irqroute_batch_set_msi(b, &ri, 0xfee00000, i + 1) == 0);
+	}
+	CHECK(irqroute_batch_submit(b, NULL) == 0);
+	CHECK(fake.arg.msis.nr == NR_ROUTES);
+	CHECK(msi_is(&fake.msis[7], 7, 0, 0xfee00000, 8, 0));
+
+	/* Free without submit is an abort: no call. */
+	fake.calls = 0;
+	irqroute_batch_free(b2);
+	irqroute_batch_free(b);
+	irqroute_batch_free(NULL);
+	CHECK(fake.calls == 0);
+	free(ir);
+	free(ir2);
 	return true;
 }
 
@@ -865,6 +1077,9 @@ static const struct {
 	{ "fork_then_attach", test_fork_then_attach },
 	{ "set_msi", test_set_msi },
 	{ "batch", test_batch },
+	{ "batch_other_thread", test_batch_other_thread },
+	{ "batch_old_module", test_batch_old_module },
+	{ "batch_object", test_batch_object },
 	{ "ioctl_forms", test_ioctl_forms },
 	{ "base_routes_and_stats", test_base_routes_and_stats },
 	{ "route_lifecycle", test_route_lifecycle },
