@@ -3,8 +3,13 @@
  * Batching: between irqroute_batch_begin() and irqroute_batch_commit(),
  * set_msi and clear_msi are only staged; the guest sees no change until
  * the commit, which is one routing table update for all of them. A
- * commit that changes nothing does not reach KVM.
+ * commit that changes nothing does not reach KVM. Another thread's calls
+ * meanwhile are not staged. A batch object (irqroute_batch_create())
+ * applies all its changes or none, and names the route that failed.
  */
+#include <pthread.h>
+#include <sys/ioctl.h>
+
 #include "kselftest_harness.h"
 
 #include "rtenv.h"
@@ -191,6 +196,230 @@ TEST_F(batch, unchanged_commit_skipped)
 	ASSERT_TRUE(wait_all(self, false, 1));
 	ASSERT_TRUE(rt_fence(&self->env));
 	EXPECT_EQ(NR, rt_total(&self->env));
+}
+
+/* Stage every route's MSI, VEC_B if @b, in batch object @bt. */
+static int stage_all(FIXTURE_DATA(batch) *self, struct irqroute_batch *bt,
+		     bool b)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < NR; i++) {
+		ret = irqroute_batch_set_msi(bt, self->r[i],
+					     guest_msi_address(VCPU(i)),
+					     b ? VEC_B(i) : VEC_A(i));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* No route delivered anything to its VEC_B vector. */
+static bool none_at_b(FIXTURE_DATA(batch) *self)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR; i++)
+		if (guest_count(self->env.g, VCPU(i), VEC_B(i)))
+			return false;
+	return true;
+}
+
+/*
+ * A batch object: nothing changes before the submit (signals arrive at
+ * the old vectors), then every route's new MSI at once, in one commit.
+ */
+TEST_F(batch, object_submit_applies_all)
+{
+	struct irqroute_stats st0, st1, st2;
+	struct irqroute_route *failed = self->r[0];
+	struct irqroute_batch *bt;
+
+	ASSERT_EQ(0, set_all(self, false));
+	ASSERT_EQ(0, irqroute_batch_create(self->env.ir, &bt));
+	ASSERT_EQ(0, rt_stats(self->env.ir, &st0));
+	ASSERT_EQ(0, stage_all(self, bt, true));
+	ASSERT_EQ(0, signal_all(self));
+	ASSERT_TRUE(wait_all(self, false, 1));
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_TRUE(none_at_b(self));
+	ASSERT_EQ(0, rt_stats(self->env.ir, &st1));
+	EXPECT_EQ(st0.commits, st1.commits);
+
+	ASSERT_EQ(0, irqroute_batch_submit(bt, &failed));
+	EXPECT_EQ(NULL, failed);
+	ASSERT_EQ(0, rt_stats(self->env.ir, &st2));
+	EXPECT_EQ(st1.commits + 1, st2.commits);
+	ASSERT_EQ(0, signal_all(self));
+	ASSERT_TRUE(wait_all(self, true, 1));
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_TRUE(wait_all(self, false, 1));
+	EXPECT_EQ(2 * NR, rt_total(&self->env));
+
+	/* Freeing a batch with staged changes is an abort: nothing moves. */
+	ASSERT_EQ(0, stage_all(self, bt, false));
+	irqroute_batch_free(bt);
+	ASSERT_EQ(0, signal_all(self));
+	ASSERT_TRUE(wait_all(self, true, 2));
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(3 * NR, rt_total(&self->env));
+}
+
+/*
+ * One entry names a destroyed route: the submit fails with ENOENT, names
+ * that route and applies none of the others.
+ */
+TEST_F(batch, object_bad_entry_applies_nothing)
+{
+	struct irqroute_stats st0, st1;
+	struct irqroute_route *failed = NULL;
+	struct irqroute_batch *bt;
+	uintptr_t victim;
+	unsigned int i;
+
+	ASSERT_EQ(0, set_all(self, false));
+	ASSERT_EQ(0, irqroute_batch_create(self->env.ir, &bt));
+	ASSERT_EQ(0, stage_all(self, bt, true));
+	/* Staged, then destroyed: its handle is only compared from now on. */
+	victim = (uintptr_t)self->r[NR / 2];
+	irqroute_route_destroy(self->r[NR / 2]);
+	self->r[NR / 2] = NULL;
+
+	ASSERT_EQ(0, rt_stats(self->env.ir, &st0));
+	ASSERT_EQ(-ENOENT, irqroute_batch_submit(bt, &failed));
+	EXPECT_EQ(victim, (uintptr_t)failed);
+	ASSERT_EQ(0, rt_stats(self->env.ir, &st1));
+	EXPECT_EQ(st0.commits, st1.commits);
+
+	/* Every other route still delivers to its old vector. */
+	for (i = 0; i < NR; i++) {
+		if (!self->r[i])
+			continue;
+		ASSERT_EQ(0, rt_signal(self->r[i]));
+		ASSERT_EQ(1, guest_wait_count(self->env.g, VCPU(i), VEC_A(i),
+					      1, 0));
+	}
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_TRUE(none_at_b(self));
+	EXPECT_EQ(NR - 1, rt_total(&self->env));
+	irqroute_batch_free(bt);
+}
+
+static int enable_x2apic_ids(struct guest *g)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X2APIC_API,
+		.args[0] = KVM_X2APIC_API_USE_32BIT_IDS,
+	};
+
+	return ioctl(guest_vm_fd(g), KVM_ENABLE_CAP, &cap) ? -errno : 0;
+}
+
+/*
+ * KVM refuses the table (one MSI with address_hi bits 7:0 set while
+ * x2APIC-format MSIs are on): KVM's EINVAL, that route named, and every
+ * route of the batch keeps the MSI it had. The next good batch applies.
+ */
+TEST_F(batch, object_kvm_refusal_keeps_old_msis)
+{
+	struct irqroute_route *failed = NULL;
+	struct irqroute_batch *bt;
+	const unsigned int bad = NR - 3;
+
+	ASSERT_EQ(0, set_all(self, false));
+	ASSERT_EQ(0, enable_x2apic_ids(self->env.g));
+	ASSERT_EQ(0, irqroute_batch_create(self->env.ir, &bt));
+	ASSERT_EQ(0, stage_all(self, bt, true));
+	ASSERT_EQ(0, irqroute_batch_set_msi(bt, self->r[bad],
+					    guest_msi_address(VCPU(bad)) |
+					    1ULL << 32, VEC_B(bad)));
+	ASSERT_EQ(-EINVAL, irqroute_batch_submit(bt, &failed));
+	EXPECT_EQ(self->r[bad], failed);
+
+	ASSERT_EQ(0, signal_all(self));
+	ASSERT_TRUE(wait_all(self, false, 1));
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_TRUE(none_at_b(self));
+	EXPECT_EQ(NR, rt_total(&self->env));
+
+	/* The batch is empty after a failed submit; a good one applies. */
+	ASSERT_EQ(0, stage_all(self, bt, true));
+	ASSERT_EQ(0, irqroute_batch_submit(bt, &failed));
+	EXPECT_EQ(NULL, failed);
+	ASSERT_EQ(0, signal_all(self));
+	ASSERT_TRUE(wait_all(self, true, 1));
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(2 * NR, rt_total(&self->env));
+	irqroute_batch_free(bt);
+}
+
+struct other {
+	FIXTURE_DATA(batch) *self;
+	int refused, set, commit;
+	uint32_t got;
+};
+
+/*
+ * Another thread while the main one is inside a legacy batch: its set_msi
+ * of the last route takes effect at once (the guest gets the new vector
+ * before the main thread commits), a set_msi KVM refuses fails with its
+ * own EINVAL, and it cannot commit the main thread's batch.
+ */
+static void *other_fn(void *arg)
+{
+	struct other *o = arg;
+	FIXTURE_DATA(batch) *self = o->self;
+	unsigned int last = NR - 1;
+
+	o->refused = irqroute_set_msi(self->r[last],
+				      guest_msi_address(VCPU(last)) |
+				      1ULL << 32, VEC_B(last));
+	o->set = rt_set_msi(self->r[last], VCPU(last), VEC_B(last));
+	o->commit = irqroute_batch_commit(self->env.ir);
+	if (!o->set && !rt_signal(self->r[last]))
+		o->got = guest_wait_count(self->env.g, VCPU(last),
+					  VEC_B(last), 1, 0);
+	return NULL;
+}
+
+TEST_F(batch, legacy_other_thread_not_staged)
+{
+	struct other o = { .self = self };
+	unsigned int i;
+	pthread_t th;
+
+	ASSERT_EQ(0, set_all(self, false));
+	ASSERT_EQ(0, enable_x2apic_ids(self->env.g));
+	ASSERT_EQ(0, irqroute_batch_begin(self->env.ir));
+	for (i = 0; i < NR - 1; i++)
+		ASSERT_EQ(0, rt_set_msi(self->r[i], VCPU(i), VEC_B(i)));
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, other_fn, &o));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(-EINVAL, o.refused);
+	EXPECT_EQ(0, o.set);
+	EXPECT_EQ(-EINVAL, o.commit);
+	EXPECT_EQ(1, o.got);
+
+	/* The main thread's changes are still only staged... */
+	for (i = 0; i < NR - 1; i++) {
+		ASSERT_EQ(0, rt_signal(self->r[i]));
+		ASSERT_EQ(1, guest_wait_count(self->env.g, VCPU(i), VEC_A(i),
+					      1, 0));
+	}
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(NR, rt_total(&self->env));
+
+	/* ... and its commit is its own: 0, and they all apply. */
+	ASSERT_EQ(0, irqroute_batch_commit(self->env.ir));
+	for (i = 0; i < NR - 1; i++) {
+		ASSERT_EQ(0, rt_signal(self->r[i]));
+		ASSERT_EQ(1, guest_wait_count(self->env.g, VCPU(i), VEC_B(i),
+					      1, 0));
+	}
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(2 * NR - 1, rt_total(&self->env));
 }
 
 TEST_HARNESS_MAIN

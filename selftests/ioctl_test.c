@@ -1380,6 +1380,127 @@ static int64_t outside_gsi(const FIXTURE_VARIANT(attached) *variant,
 	return -1;
 }
 
+/* IRQROUTE_SET_MSIS with @nr entries at @e; *@failed gets its output. */
+static int set_msis(int fd, const struct irqroute_msi *e, uint32_t nr,
+		    uint32_t flags, uint32_t *failed)
+{
+	struct irqroute_msis m = {
+		.size = sizeof(m),
+		.flags = flags,
+		.nr = nr,
+		.failed = 0xdeadbeef,
+		.entries = (uintptr_t)e,
+	};
+	int ret = __irqroute_ioctl(fd, IRQROUTE_SET_MSIS, &m);
+
+	*failed = m.failed;
+	return ret;
+}
+
+/*
+ * Every SET_MSIS input the module refuses, with the entry it names in
+ * failed (nr when no entry is to blame), and nothing staged: e[0], a new
+ * MSI for R_VICTIM, is valid in each call, and the commit at the end
+ * finds nothing to send.
+ */
+TEST_F(attached, set_msis_refused)
+{
+	const struct irqroute_msi good = {
+		.size = sizeof(good), .index = self->idx[R_VICTIM],
+		.address_lo = TEST_MSI_ADDR_LO, .data = TEST_MSI_DATA + 2,
+	};
+	const struct irqroute_msi ok1 = {
+		.size = sizeof(ok1), .index = self->idx[R_MASKED],
+		.address_lo = TEST_MSI_ADDR_LO, .data = TEST_MSI_DATA + 3,
+	};
+	static const uint32_t bad_flags[] = {
+		IRQROUTE_MSI_F_DEFER, 0x8, 0x80000000,
+		IRQROUTE_MSI_F_CLEAR | IRQROUTE_MSI_F_DEFER,
+	};
+	struct irqroute_msi e[2];
+	struct irqroute_stats st;
+	uint32_t failed, i;
+
+	/* The call as a whole: failed = nr. */
+	e[0] = good;
+	e[1] = ok1;
+	ASSERT_EQ(-EINVAL, set_msis(self->fd, e, 2, 1, &failed));
+	EXPECT_EQ(2, failed);
+	ASSERT_EQ(-EINVAL, set_msis(self->fd, e, 2, 0x80000000, &failed));
+	EXPECT_EQ(2, failed);
+	ASSERT_EQ(-EINVAL, set_msis(self->fd, e, variant->nr_routes + 1, 0,
+				    &failed));
+	EXPECT_EQ(variant->nr_routes + 1, failed);
+	ASSERT_EQ(-EINVAL, set_msis(self->fd, e, UINT32_MAX, 0, &failed));
+	EXPECT_EQ(UINT32_MAX, failed);
+	ASSERT_EQ(-EFAULT, set_msis(self->fd, NULL, 1, 0, &failed));
+	EXPECT_EQ(1, failed);
+	ASSERT_EQ(-EFAULT, set_msis(self->fd, (void *)8, 2, 0, &failed));
+	EXPECT_EQ(2, failed);
+	assert_unchanged(_metadata, self, variant);
+
+	/* One bad entry after a good one: failed = 1. */
+#define BAD_ENTRY(_err, ...) do {					\
+		e[0] = good;						\
+		e[1] = ok1;						\
+		__VA_ARGS__;						\
+		ASSERT_EQ(-(_err), set_msis(self->fd, e, 2, 0, &failed)); \
+		EXPECT_EQ(1, failed);					\
+		assert_unchanged(_metadata, self, variant);		\
+	} while (0)
+	BAD_ENTRY(EINVAL, e[1].size = 0);
+	BAD_ENTRY(EINVAL, e[1].size = sizeof(e[1]) - 1);
+	BAD_ENTRY(EINVAL, e[1].size = sizeof(e[1]) + 4);
+	for (i = 0; i < ARRAY_SIZE(bad_flags); i++)
+		BAD_ENTRY(EINVAL, e[1].flags = bad_flags[i]);
+	BAD_ENTRY(EINVAL, e[1].__reserved = 1);
+	BAD_ENTRY(EINVAL, e[1].devid = 1);
+	BAD_ENTRY(EINVAL, e[1].flags = IRQROUTE_MSI_F_CLEAR);
+	BAD_ENTRY(EINVAL, e[1].flags = IRQROUTE_MSI_F_CLEAR |
+				       IRQROUTE_MSI_F_DEVID;
+		  e[1].data = 0; e[1].address_lo = 0);
+	BAD_ENTRY(EINVAL, e[1].flags = IRQROUTE_MSI_F_CLEAR; e[1].data = 0;
+		  e[1].address_lo = 0; e[1].address_hi = 1);
+	BAD_ENTRY(EINVAL, e[1].index = variant->nr_routes);
+	BAD_ENTRY(EINVAL, e[1].index = UINT32_MAX);
+	/* No route there (assert_unchanged checks that it is free). */
+	BAD_ENTRY(ENOENT, e[1].index = variant->nr_routes - 1);
+	/* Two entries for one route. */
+	BAD_ENTRY(EINVAL, e[1].index = good.index);
+#undef BAD_ENTRY
+
+	/* Nothing was staged: the commit has nothing to send. */
+	ASSERT_EQ(0, __irqroute_commit(self->fd));
+	ASSERT_EQ(0, __irqroute_get_stats(self->fd, &st));
+	EXPECT_EQ(self->st.commits, st.commits);
+	EXPECT_EQ(self->st.commits_skipped + 1, st.commits_skipped);
+	snapshot(_metadata, self, variant);
+
+	/* nr 0 reads nothing, changes nothing; success: failed = nr. */
+	ASSERT_EQ(0, set_msis(self->fd, NULL, 0, 0, &failed));
+	EXPECT_EQ(0, failed);
+	assert_unchanged(_metadata, self, variant);
+	e[0] = good;
+	e[1] = ok1;
+	e[1].flags = IRQROUTE_MSI_F_CLEAR;
+	e[1].address_lo = 0;
+	e[1].data = 0;
+	ASSERT_EQ(0, set_msis(self->fd, e, 2, 0, &failed));
+	EXPECT_EQ(2, failed);
+	ASSERT_EQ(0, __irqroute_get_stats(self->fd, &st));
+	EXPECT_EQ(self->st.commits + 1, st.commits);
+	/* R_VICTIM has the MSI now: a set of the same one is skipped. */
+	ASSERT_EQ(0, set_msis(self->fd, e, 1, 0, &failed));
+	ASSERT_EQ(0, __irqroute_get_stats(self->fd, &st));
+	EXPECT_EQ(self->st.commits + 1, st.commits);
+	EXPECT_EQ(self->st.commits_skipped + 1, st.commits_skipped);
+	e[0].flags = IRQROUTE_MSI_F_CLEAR;
+	e[0].address_lo = 0;
+	e[0].data = 0;
+	ASSERT_EQ(0, set_msis(self->fd, e, 1, 0, &failed));
+	assert_still_works(_metadata, self, variant);
+}
+
 TEST_F(attached, base_routes_refused)
 {
 	const uint32_t in_range[] = {
