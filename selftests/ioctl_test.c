@@ -1498,6 +1498,9 @@ TEST_F(attached, set_msis_refused)
 	e[0].address_lo = 0;
 	e[0].data = 0;
 	ASSERT_EQ(0, set_msis(self->fd, e, 1, 0, &failed));
+	ASSERT_EQ(0, __irqroute_get_stats(self->fd, &st));
+	EXPECT_EQ(self->st.commits + 2, st.commits);
+	snapshot(_metadata, self, variant);
 	assert_still_works(_metadata, self, variant);
 }
 
