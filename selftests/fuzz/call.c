@@ -68,6 +68,7 @@ static const struct fuzz_req {
 	    errs_route),
 	REQ(DELEGATE, sizeof(struct irqroute_delegate), 24, true,
 	    errs_delegate),
+	REQ(SET_MSIS, sizeof(struct irqroute_msis), 24, true, errs_msi),
 #undef REQ
 };
 
