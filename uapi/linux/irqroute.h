@@ -328,7 +328,9 @@ struct irqroute_route_info {
  * @nr: number of entries at @entries, 0 .. nr_routes
  * @failed: out, also on error: the position in @entries of the entry that
  *	made the call fail, or @nr if no single entry did (success, or a
- *	failure of the table or of the call as a whole)
+ *	failure of the table or of the call as a whole). Left as passed
+ *	when the call fails before it is handled (ENODEV, EPERM, EINTR,
+ *	errors of the struct itself)
  * @entries: user pointer to @nr struct irqroute_msi, each with @size
  *	sizeof(struct irqroute_msi) and @flags IRQROUTE_MSIS_ENTRY_F_VALID
  *	bits only (no IRQROUTE_MSI_F_DEFER); one entry per route at most
