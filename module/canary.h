@@ -42,6 +42,13 @@
 #ifndef IRQROUTE_CANARY_unmask_uncounted
 #define IRQROUTE_CANARY_unmask_uncounted 0
 #endif
+/*
+ * IRQROUTE_SET_MSIS stages each entry as soon as it is checked, so a bad
+ * entry leaves the ones before it staged for the next commit.
+ */
+#ifndef IRQROUTE_CANARY_msis_stage_unchecked
+#define IRQROUTE_CANARY_msis_stage_unchecked 0
+#endif
 /* In hard-IRQ context: a busy wait, not a sleep. */
 #define IRQROUTE_CANARY_RACE_WINDOW_US	20
 #define IRQROUTE_CANARY_UNMASK_WINDOW_US	2000

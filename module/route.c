@@ -418,6 +418,8 @@ int irqroute_set_msis(struct irqroute *ir, void *data)
 
 	for (i = 0; i < nr; i++) {
 		ret = irqroute_msis_check(ir, &e[i], seen, &items[i]);
+		if (!ret && IRQROUTE_CANARY(msis_stage_unchecked))
+			irqroute_route_set_staged(items[i].r, &items[i].cfg);
 		if (ret) {
 			arg->failed = i;
 			goto out;
