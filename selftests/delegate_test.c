@@ -289,21 +289,17 @@ TEST_F(delegate, vmm_keeps_control)
  */
 TEST_F(delegate, close_either_side)
 {
+	struct dev_cmd cmd = { .op = 'r' };
 	struct irqroute *ir2 = NULL;
 	int vm = guest_vm_fd(self->env.g);
-	int dfd;
+	int dfd, ret = -1;
 
 	/* A second delegation, passed and closed by the device. */
 	ASSERT_EQ(0, irqroute_group_delegate(self->g, &dfd));
-	{
-		struct dev_cmd cmd = { .op = 'r' };
-		int ret = -1;
-
-		ASSERT_EQ(sizeof(cmd), write(self->sock, &cmd, sizeof(cmd)));
-		ASSERT_EQ(0, fd_send(self->sock, dfd, 'd'));
-		ASSERT_EQ(sizeof(ret), read(self->sock, &ret, sizeof(ret)));
-		EXPECT_EQ(0, ret);
-	}
+	ASSERT_EQ(sizeof(cmd), write(self->sock, &cmd, sizeof(cmd)));
+	ASSERT_EQ(0, fd_send(self->sock, dfd, 'd'));
+	ASSERT_EQ(sizeof(ret), read(self->sock, &ret, sizeof(ret)));
+	EXPECT_EQ(0, ret);
 	ASSERT_EQ(0, close(dfd));
 	EXPECT_EQ(0, dev(self, 'm', 0));	/* still the first one */
 	EXPECT_EQ(0, dev(self, 'u', 0));

@@ -44,6 +44,51 @@ int __irqroute_shm_validate(const void *shm, size_t shm_size,
 	return 0;
 }
 
+/*
+ * Opens /dev/irqroute, attaches it with @arg (its scratch filled in here)
+ * and maps and checks the shared page, into @ir's fd, scratch, shm and
+ * shm_size. Nothing is left behind on failure.
+ */
+int __irqroute_attach_file(struct irqroute *ir, struct irqroute_attach *arg)
+{
+	int ret;
+
+	ir->fd = -1;
+	ir->scratch = NULL;
+	ret = __irqroute_open(IRQROUTE_DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (ret < 0)
+		return ret;
+	ir->fd = ret;
+
+	ret = __irqroute_mmap_scratch(&ir->scratch);
+	if (ret < 0)
+		goto err_close;
+	arg->scratch = (uintptr_t)ir->scratch;
+	ret = __irqroute_ioctl(ir->fd, IRQROUTE_ATTACH, arg);
+	if (ret < 0)
+		goto err_close;
+
+	ret = __irqroute_mmap(ir->fd, arg->shm_size, &ir->shm);
+	if (ret < 0)
+		goto err_close;
+	ir->shm_size = arg->shm_size;
+
+	ret = __irqroute_shm_validate(ir->shm, ir->shm_size, arg->gsi_base,
+				      arg->nr_routes);
+	if (ret < 0)
+		goto err_unmap;
+	return 0;
+
+err_unmap:
+	__irqroute_munmap(ir->shm, ir->shm_size);
+err_close:
+	/* Our only reference: closing it undoes a successful attach. */
+	__irqroute_close(ir->fd);
+	if (ir->scratch)
+		__irqroute_munmap(ir->scratch, IRQROUTE_SCRATCH_SIZE);
+	return ret;
+}
+
 __irqroute_export int irqroute_attach(int vm_fd,
 				      const struct irqroute_opts *opts,
 				      struct irqroute **out)
@@ -80,29 +125,10 @@ __irqroute_export int irqroute_attach(int vm_fd,
 	}
 	irqroute_list_init(&ir->routes);
 
-	ret = __irqroute_open(IRQROUTE_DEV_PATH, O_RDWR | O_CLOEXEC);
+	ir->fork_gen = __atomic_load_n(&__irqroute_fork_gen, __ATOMIC_RELAXED);
+	ret = __irqroute_attach_file(ir, &arg);
 	if (ret < 0)
 		goto err_free;
-	ir->fd = ret;
-	ir->fork_gen = __atomic_load_n(&__irqroute_fork_gen, __ATOMIC_RELAXED);
-
-	ret = __irqroute_mmap_scratch(&ir->scratch);
-	if (ret < 0)
-		goto err_close;
-	arg.scratch = (uintptr_t)ir->scratch;
-	ret = __irqroute_ioctl(ir->fd, IRQROUTE_ATTACH, &arg);
-	if (ret < 0)
-		goto err_close;
-
-	ret = __irqroute_mmap(ir->fd, arg.shm_size, &ir->shm);
-	if (ret < 0)
-		goto err_close;
-	ir->shm_size = arg.shm_size;
-
-	ret = __irqroute_shm_validate(ir->shm, ir->shm_size, arg.gsi_base,
-				      arg.nr_routes);
-	if (ret < 0)
-		goto err_unmap;
 
 	ir->gsi_base = arg.gsi_base;
 	ir->nr_routes = arg.nr_routes;
@@ -113,13 +139,6 @@ __irqroute_export int irqroute_attach(int vm_fd,
 	*out = ir;
 	return 0;
 
-err_unmap:
-	__irqroute_munmap(ir->shm, ir->shm_size);
-err_close:
-	/* Our only reference: closing it undoes a successful attach. */
-	__irqroute_close(ir->fd);
-	if (ir->scratch)
-		__irqroute_munmap(ir->scratch, IRQROUTE_SCRATCH_SIZE);
 err_free:
 	pthread_mutex_destroy(&ir->lock);
 	free(ir);

@@ -150,6 +150,7 @@ irqroute_route_of(struct irqroute_list *node)
 }
 
 /* attach.c */
+int __irqroute_attach_file(struct irqroute *ir, struct irqroute_attach *arg);
 int __irqroute_shm_validate(const void *shm, size_t shm_size,
 			    uint32_t gsi_base, uint32_t nr_routes);
 

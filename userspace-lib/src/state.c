@@ -158,25 +158,9 @@ static int irqroute_reattach_open(struct irqroute *ir, int vm_fd,
 
 	if (ir->flags & IRQROUTE_F_X86_DEFAULT_ROUTES)
 		arg.flags |= IRQROUTE_ATTACH_F_X86_DEFAULT_ROUTES;
-	ret = __irqroute_open(IRQROUTE_DEV_PATH, O_RDWR | O_CLOEXEC);
+	ret = __irqroute_attach_file(nir, &arg);
 	if (ret < 0)
 		return ret;
-	nir->fd = ret;
-	ret = __irqroute_mmap_scratch(&nir->scratch);
-	if (ret < 0)
-		goto err;
-	arg.scratch = (uintptr_t)nir->scratch;
-	ret = __irqroute_ioctl(nir->fd, IRQROUTE_ATTACH, &arg);
-	if (ret < 0)
-		goto err;
-	ret = __irqroute_mmap(nir->fd, arg.shm_size, &nir->shm);
-	if (ret < 0)
-		goto err;
-	nir->shm_size = arg.shm_size;
-	ret = __irqroute_shm_validate(nir->shm, nir->shm_size, ir->gsi_base,
-				      ir->nr_routes);
-	if (ret < 0)
-		goto err;
 	if (ir->nr_base) {
 		ret = __irqroute_ioctl(nir->fd, IRQROUTE_SET_BASE_ROUTES, &base);
 		if (ret < 0)

@@ -96,7 +96,62 @@ mod ffi {
         pub fn irqroute_fd(ir: *const Irqroute) -> c_int;
         pub fn irqroute_version() -> *const c_char;
     }
+
+    // Since libirqroute 1.1.
+    #[repr(C)]
+    pub struct IrqrouteGroup {
+        _opaque: [u8; 0],
+    }
+
+    extern "C" {
+        pub fn irqroute_route_create_fd(
+            ir: *mut Irqroute,
+            trigger_fd: c_int,
+            flags: u32,
+            out: *mut *mut IrqrouteRoute,
+        ) -> c_int;
+        pub fn irqroute_route_handover(r: *mut IrqrouteRoute) -> c_int;
+        pub fn irqroute_set_pending(r: *mut IrqrouteRoute) -> c_int;
+        pub fn irqroute_route_save(r: *const IrqrouteRoute, st: *mut super::RouteState) -> c_int;
+        pub fn irqroute_route_restore(
+            ir: *mut Irqroute,
+            st: *const super::RouteState,
+            trigger_fd: c_int,
+            out: *mut *mut IrqrouteRoute,
+        ) -> c_int;
+        pub fn irqroute_set_base_routes(
+            ir: *mut Irqroute,
+            e: *const super::KvmIrqRoutingEntry,
+            n: u32,
+        ) -> c_int;
+        pub fn irqroute_group_create(
+            ir: *mut Irqroute,
+            n: u32,
+            trigger_fds: *const c_int,
+            out: *mut *mut IrqrouteGroup,
+        ) -> c_int;
+        pub fn irqroute_group_destroy(g: *mut IrqrouteGroup);
+        pub fn irqroute_group_route(g: *const IrqrouteGroup, vector: u32) -> *mut IrqrouteRoute;
+        pub fn irqroute_group_base(g: *const IrqrouteGroup) -> u32;
+        pub fn irqroute_group_pending(g: *const IrqrouteGroup, word: u32, pending: *mut u64) -> c_int;
+        pub fn irqroute_group_consume_pending(
+            g: *mut IrqrouteGroup,
+            word: u32,
+            pending: *mut u64,
+        ) -> c_int;
+        pub fn irqroute_group_delegate(g: *mut IrqrouteGroup, fd: *mut c_int) -> c_int;
+        pub fn irqroute_delegate_mask(fd: c_int, vector: u32) -> c_int;
+        pub fn irqroute_delegate_unmask(fd: c_int, vector: u32) -> c_int;
+        pub fn irqroute_delegate_consume(fd: c_int, vector: u32) -> c_int;
+        pub fn irqroute_delegate_pending(fd: c_int, vector: u32) -> c_int;
+    }
 }
+
+mod group;
+mod state;
+
+pub use group::{Delegation, Group};
+pub use state::{KvmIrqRoutingEntry, RouteState};
 
 /// Maps a libirqroute return value (0 or a negative errno) to a result.
 ///
@@ -315,6 +370,15 @@ unsafe impl Send for Route<'_> {}
 unsafe impl Sync for Route<'_> {}
 
 impl Route<'_> {
+    /// A route handle over `r`, whose trigger eventfd is `fd`.
+    fn from_parts(r: NonNull<ffi::IrqrouteRoute>, fd: RawFd) -> Self {
+        Route {
+            r,
+            event: Event { fd },
+            _attachment: PhantomData,
+        }
+    }
+
     /// The route's GSI (in the attachment's range).
     pub fn gsi(&self) -> u32 {
         // SAFETY: self.r is a live route.

@@ -22,13 +22,14 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use irqroute::{Attachment, IrqFdRoute, OwnedRoute};
+use irqroute::{Attachment, Delegation, IrqFdRoute, OwnedRoute, RouteState};
 
 extern "C" {
     fn ioctl(fd: c_int, req: c_ulong, ...) -> c_int;
     fn mmap(addr: *mut c_void, len: usize, prot: c_int, flags: c_int, fd: c_int, off: i64)
         -> *mut c_void;
     fn dup(fd: c_int) -> c_int;
+    fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
     fn write(fd: c_int, buf: *const c_void, n: usize) -> isize;
 }
 
@@ -38,6 +39,7 @@ const MAP_SHARED: c_int = 1;
 const MAP_PRIVATE: c_int = 2;
 const MAP_ANONYMOUS: c_int = 0x20;
 const EINTR: i32 = 4;
+const F_GETFD: c_int = 1;
 const EBUSY: i32 = 16;
 const E2BIG: i32 = 7;
 
@@ -91,6 +93,8 @@ const VEC_DROP: u8 = 0x42;
 const VEC_REUSE: u8 = 0x43;
 const VEC_CLEAR: u8 = 0x44;
 const VEC_OWNED: u8 = 0x45;
+const VEC_SAVED: u8 = 0x46;
+const VEC_GROUP: u8 = 0x48; // vectors 0x48..0x4a for the group's three
 const VEC_STOP: u8 = 0x60;
 
 // Nested KVM under TCG is slow: generous for a delivery, and how long to
@@ -481,6 +485,72 @@ fn owned_route(g: &Guest, att: &Arc<Attachment>) -> Result<(), String> {
     Ok(())
 }
 
+/// (7) Save, hand-over and restore (libirqroute 1.1): a masked route's
+/// pending edge survives its route being destroyed with hand-over and
+/// restored on the handed-over eventfd, and arrives once at unmask;
+/// set_pending on the unmasked route delivers once.
+fn save_restore_handover(g: &Guest, att: &Attachment) -> Result<(), String> {
+    let r = att.create_route().map_err(io_err("create_route"))?;
+    r.set_msi(MSI_ADDR, VEC_SAVED as u32).map_err(io_err("set_msi"))?;
+    r.mask().map_err(io_err("mask"))?;
+    r.event().signal().map_err(io_err("signal"))?;
+    g.expect_quiet("masked route")?;
+    let st = r.save().map_err(io_err("save"))?;
+    let want = RouteState::MSI | RouteState::MASKED | RouteState::PENDING;
+    ensure!(st.flags == want, "saved flags {:#x}, want {:#x}", st.flags, want);
+    ensure!(st.data == VEC_SAVED as u32 && st.gsi == r.gsi(), "saved {:?}", st);
+    let fd = r.handover().map_err(|(_, e)| format!("handover: {}", e))?;
+    let r2 = att
+        .restore_route(&st, Some(fd.as_fd()))
+        .map_err(io_err("restore_route"))?;
+    ensure!(r2.gsi() == st.gsi, "restored at GSI {}, saved {}", r2.gsi(), st.gsi);
+    ensure!(r2.pending(), "restored route not pending");
+    g.expect_quiet("restored masked route")?;
+    r2.unmask().map_err(io_err("unmask"))?;
+    g.expect_once(VEC_SAVED, "restored route's unmask")?;
+    r2.set_pending().map_err(io_err("set_pending"))?;
+    g.expect_once(VEC_SAVED, "set_pending on an unmasked route")?;
+    drop(r2);
+    // The handed-over eventfd is ours and still open.
+    // SAFETY: a query on a descriptor we own.
+    ensure!(
+        unsafe { fcntl(fd.as_raw_fd(), F_GETFD) } >= 0,
+        "the restored route closed the caller's eventfd"
+    );
+    Ok(())
+}
+
+/// (8) A group's PBA words and a delegation file (libirqroute 1.1).
+fn group_and_delegation(g: &Guest, att: &Attachment) -> Result<(), String> {
+    let grp = att.create_group(3, None).map_err(io_err("create_group"))?;
+    ensure!(grp.base() % 64 == 0, "group base {} not word-aligned", grp.base());
+    for i in 0..3 {
+        let r = grp.route(i).ok_or("no route in the group")?;
+        r.set_msi(MSI_ADDR, (VEC_GROUP + i as u8) as u32).map_err(io_err("set_msi"))?;
+    }
+    let r1 = grp.route(1).ok_or("no vector 1")?;
+    r1.mask().map_err(io_err("mask"))?;
+    r1.event().signal().map_err(io_err("signal"))?;
+    g.expect_quiet("masked vector 1")?;
+    ensure!(grp.pending(0).map_err(io_err("pending"))? == 0b10, "PBA word not 0b10");
+    ensure!(grp.consume_pending(0).map_err(io_err("consume"))? == 0b10, "consumed not 0b10");
+    ensure!(grp.pending(0).map_err(io_err("pending"))? == 0, "PBA word not empty");
+
+    let fd = grp.delegate().map_err(io_err("delegate"))?;
+    let d = Delegation::from_fd(fd.as_fd().try_clone_to_owned().map_err(io_err("dup"))?);
+    drop(fd);
+    d.mask(2).map_err(io_err("delegate mask"))?;
+    grp.route(2).ok_or("no vector 2")?.event().signal().map_err(io_err("signal"))?;
+    g.expect_quiet("vector 2 masked by the delegate")?;
+    ensure!(d.pending(2).map_err(io_err("delegate pending"))?, "delegate sees nothing pending");
+    ensure!(d.mask(3).is_err(), "the delegate reached past its group");
+    d.unmask(2).map_err(io_err("delegate unmask"))?;
+    g.expect_once(VEC_GROUP + 2, "delegate's unmask")?;
+    ensure!(!d.consume_pending(2).map_err(io_err("consume"))?, "still pending");
+    drop(grp);
+    Ok(())
+}
+
 fn main() {
     let names = [
         "vm.delivery",
@@ -489,6 +559,8 @@ fn main() {
         "vm.second_attach_ebusy",
         "vm.clear_msi_pending",
         "vm.owned_route",
+        "vm.save_restore_handover",
+        "vm.group_and_delegation",
     ];
     println!("TAP version 13");
     println!("# irqroute crate, libirqroute {}", irqroute::version());
@@ -520,7 +592,9 @@ fn main() {
             2 => drop_frees_gsi(&g, &att),
             3 => second_attach_ebusy(&g, &att, &g.vm),
             4 => clear_msi_pending(&g, &att),
-            _ => owned_route(&g, &att),
+            5 => owned_route(&g, &att),
+            6 => save_restore_handover(&g, &att),
+            _ => group_and_delegation(&g, &att),
         };
         match res {
             Ok(()) => {
