@@ -279,9 +279,20 @@ __irqroute_export int irqroute_batch_commit(struct irqroute *ir)
 
 	if (!b)
 		return -EINVAL;
-	ret = irqroute_batch_send(b, &pos);
-	if (ret == -ENOTTY)
-		ret = irqroute_batch_replay(b);
+	if (!b->nr) {
+		/*
+		 * Nothing staged: an IRQROUTE_COMMIT, as in 1.0. It is how a
+		 * VMM takes destroyed routes' MSIs out of KVM's table, and is
+		 * skipped by the module when nothing changed.
+		 */
+		struct irqroute_commit commit = { .size = sizeof(commit) };
+
+		ret = __irqroute_ioctl(ir->fd, IRQROUTE_COMMIT, &commit);
+	} else {
+		ret = irqroute_batch_send(b, &pos);
+		if (ret == -ENOTTY)
+			ret = irqroute_batch_replay(b);
+	}
 	ir->batch = NULL;
 	irqroute_batch_free(b);
 	/* Release: orders the writes above before the next begin. */
