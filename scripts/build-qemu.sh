@@ -125,7 +125,7 @@ t0=$(date +%s)
 UPVER=${VER#*:}
 TREE=$QDIR/qemu-$UPVER-irqroute
 mkdir -p "$QDIR/dl"
-if ! ls "$QDIR/dl/"qemu_"$UPVER".dsc >/dev/null 2>&1; then
+if [ ! -f "$QDIR/dl/qemu_$UPVER.dsc" ]; then
 	log "apt-get source qemu=$VER"
 	(cd "$QDIR/dl" && apt-get source -q --download-only "qemu=$VER" >/dev/null 2>&1) ||
 		die "apt-get source qemu=$VER failed"
