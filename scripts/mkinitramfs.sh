@@ -76,7 +76,8 @@ OPTIONAL=" vfio_virqfd ccp "
 
 declare -A DEPS=() PATHOF=() DONE=()
 while IFS=: read -r mod deps; do
-	name=$(basename "$mod" .ko)
+	name=${mod##*/}	# basename without a fork per line
+	name=${name%.ko}
 	PATHOF[$name]=$mod
 	DEPS[$name]=$deps
 done <"$MODDIR/modules.dep"
