@@ -43,7 +43,8 @@ fi
 # the generic one goes in first.
 declare -A DEPS=() PATHOF=() SEEN=()
 while IFS=: read -r mod deps; do
-	name=$(basename "$mod" .ko)
+	name=${mod##*/}	# basename without a fork per line
+	name=${name%.ko}
 	PATHOF[$name]=$mod
 	DEPS[$name]=$deps
 done <"$MODDIR/modules.dep"

@@ -99,7 +99,8 @@ say "NVMe controller $BDF, IOMMU group $GROUP, bound to vfio-pci"
 
 # --- the strace log -------------------------------------------------------------
 
-# Count the ioctls of a strace -f -xx log: "name count failed" per request,
+# Count the ioctls of a strace -f -xx log: "name count failed" per request
+# (and "failed name <strace line>" for the first three failures of each),
 # all of the log or only what lies between the marker writes of byte FROM
 # and TO (pwrite64 of that one byte, see l2-init.sh); "markers F T" says
 # whether both were found. irqroute's requests are named from the uapi
@@ -127,7 +128,7 @@ count_ioctls() {	# $1 = log, $2 = from (or ""), $3 = to
 	/<\.\.\. ioctl resumed>/ {
 		if (pid in pend) {
 			if ($0 ~ /\) += -1 /)
-				failed[pend[pid]]++
+				fail(pend[pid], pendline[pid] " ... " $0)
 			delete pend[pid]
 		}
 		next
@@ -145,24 +146,32 @@ count_ioctls() {	# $1 = log, $2 = from (or ""), $3 = to
 			name = substr(r, 1, RLENGTH)
 		}
 		count[name]++
-		if ($0 ~ /<unfinished \.\.\.>/)
+		if ($0 ~ /<unfinished \.\.\.>/) {
 			pend[pid] = name
-		else if ($0 ~ /\) += -1 /)
-			failed[name]++
+			pendline[pid] = $0
+		} else if ($0 ~ /\) += -1 /) {
+			fail(name, $0)
+		}
+	}
+	function fail(n, l) {
+		if (failed[n]++ < 3)
+			sample[n] = sample[n] "failed " n " " l "\n"
 	}
 	END {
 		for (n in count)
 			print n, count[n], failed[n] + 0
+		for (n in sample)
+			printf "%s", sample[n]
 		if (from != "")
 			print "markers", seen_from + 0, seen_to + 0
 	}' "$1"
 }
 
 get() {	# $1 = counts file, $2 = name: its count (0 if absent)
-	awk -v n="$2" '$1 == n { c = $2 } END { print c + 0 }' "$1"
+	awk -v n="$2" '$1 == n && NF == 3 { c = $2 } END { print c + 0 }' "$1"
 }
 irqroute_total() {	# $1 = counts file
-	awk '$1 ~ /^IRQROUTE_/ && $1 != "IRQROUTE_GET_STATS" { c += $2 } END { print c + 0 }' "$1"
+	awk '$1 ~ /^IRQROUTE_/ && $1 != "IRQROUTE_GET_STATS" && NF == 3 { c += $2 } END { print c + 0 }' "$1"
 }
 per() {	# $1 / $2 with two decimals, "-" if $2 is 0
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'
@@ -293,7 +302,7 @@ run_qemu() {	# $1 = control|irqroute
 	done
 	table "run $run (-accel $accel): ioctls of QEMU (strace -f); $cycles mask cycles of $vectors vectors + function mask, $hotplugs hotplug rounds, $pba_ok PBA checks"
 	table "$(printf '%-30s %9s %9s %9s %9s %9s %9s' request whole-run mask per-cycle hotplug per-round pba)"
-	names=$(awk '$1 != "markers" { print $1 }' "$dir/counts.all" | sort)
+	names=$(awk '$1 != "markers" && $1 != "failed" { print $1 }' "$dir/counts.all" | sort -u)
 	for n in VFIO_DEVICE_SET_IRQS KVM_SET_GSI_ROUTING KVM_IRQFD KVM_SIGNAL_MSI \
 		 $(echo "$names" | grep '^IRQROUTE_') KVM_RUN; do
 		m=$(get "$dir/counts.mask" "$n")
@@ -307,15 +316,16 @@ run_qemu() {	# $1 = control|irqroute
 	table "$(printf '%-30s %9s %9s %9s %9s %9s %9s' "irqroute (all, not GET_STATS)" \
 		"$(irqroute_total "$dir/counts.all")" "$m" "$(per "$m" "$cycles")" \
 		"$h" "$(per "$h" "$hotplugs")" "$(irqroute_total "$dir/counts.pba")")"
-	awk '$3 > 0 { print }' "$dir/counts.all" >"$dir/failed"
+	awk '$1 != "failed" && $3 > 0 { print }' "$dir/counts.all" >"$dir/failed"
 	if [ -s "$dir/failed" ]; then
 		say "$run: ioctls that failed (request count failed): $(tr '\n' ';' <"$dir/failed")"
+		grep '^failed ' "$dir/counts.all" | sed "s/^/# e2e: $run: /"
 	fi
 	for n in VFIO_DEVICE_SET_IRQS KVM_SET_GSI_ROUTING KVM_IRQFD; do
-		f=$(awk -v n=$n '$1 == n { print $3 }' "$dir/counts.all")
+		f=$(awk -v n=$n '$1 == n && NF == 3 { print $3 }' "$dir/counts.all")
 		[ "${f:-0}" = 0 ] || not_ok "$run: $f $n call(s) failed"
 	done
-	f=$(awk '$1 ~ /^IRQROUTE_/ { f += $3 } END { print f + 0 }' "$dir/counts.all")
+	f=$(awk '$1 ~ /^IRQROUTE_/ && NF == 3 { f += $3 } END { print f + 0 }' "$dir/counts.all")
 	[ "$f" = 0 ] || not_ok "$run: $f irqroute ioctl(s) failed"
 
 	# What each run must show.
