@@ -19,7 +19,7 @@
 # That QEMU is --qemu-bin, else $IRQROUTE_QEMU_BIN, else the patched build
 # $IRQROUTE_CACHE/qemu-src/build-irqroute/qemu-system-x86_64 (no fallback:
 # missing is an error). --e2e-cycles: the guest's mask cycles (200);
-# --e2e-run-timeout: the limit of one QEMU run (900 s). Its tables (ioctls
+# --e2e-run-timeout: the limit of one QEMU run (480 s). Its tables (ioctls
 # per run and per cycle, irqroute's counters) also go to
 # build/logs/<abi>-qemu.tables.
 #
@@ -44,7 +44,7 @@ BUILD=$ROOT/build
 KVER="" MODE=test TIMEOUT="" TEST_TIMEOUT=300 ONLY="" REPEAT=1 APPEND="" MEM=2048
 FUZZ_SECONDS=60 KO="" MEM_SET=0 TEST_TIMEOUT_SET=0
 QEMU_BIN=${IRQROUTE_QEMU_BIN:-$CACHE/qemu-src/build-irqroute/qemu-system-x86_64}
-E2E_RUNS=control,irqroute E2E_CYCLES=200 E2E_RUN_TIMEOUT=900
+E2E_RUNS=control,irqroute E2E_CYCLES=200 E2E_RUN_TIMEOUT=480
 
 die() { echo "vm-run: ERROR: $*" >&2; exit 2; }
 

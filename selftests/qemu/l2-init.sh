@@ -180,6 +180,11 @@ mark() {	# $1 = byte: a phase marker for the L1 side
 # --- start ------------------------------------------------------------------
 
 info "L2 up: $(uname -r), $(nproc) CPUs"
+# Booted quiet (faster); from here on every kernel message goes to the
+# console, and a task blocked for 30 s is reported, so that a guest that
+# stops shows where.
+echo 8 >/proc/sys/kernel/printk
+echo 30 >/proc/sys/kernel/hung_task_timeout_secs
 [ "$(nproc)" -ge 2 ] || abort "needs 2 CPUs (cpu1 hotplug), has $(nproc)"
 
 echo "<6>e2e: loading nvme" >/dev/kmsg
