@@ -146,10 +146,28 @@ io_done() {	# reads completed so far, all readers
 
 start_io() {
 	rm -f /tmp/io.*
+	IO_PIDS=""
 	for k in $(seq "$IO"); do
 		io_loop "$k" &
+		IO_PIDS="$IO_PIDS $!"
 	done
 	IO_STARTED=1
+}
+
+# Where a reader that does not stop is: it and its children (state,
+# wait channel, kernel stack), then the kernel's blocked tasks (sysrq-w).
+dump_reader() {	# $1 = reader number
+	# shellcheck disable=SC2086 # unquoted: the leading blank goes
+	pid=$(echo $IO_PIDS | cut -d' ' -f"$1")
+	for d in /proc/[0-9]*; do
+		p=${d#/proc/}
+		[ "$p" = "$pid" ] || grep -q "^PPid:[[:space:]]*$pid\$" "$d/status" 2>/dev/null ||
+			continue
+		echo "E2E-INFO: reader $1: pid $p $(tr '\0' ' ' <"$d/cmdline") $(grep '^State:' "$d/status") wchan $(cat "$d/wchan")"
+		sed 's/^/E2E-INFO:     /' "$d/stack" 2>/dev/null
+	done
+	echo "E2E-INFO: reader $1: last read $(cat "/tmp/io.$1.n" 2>/dev/null), dd: $(tr '\n' ' ' <"/tmp/io.$1.err" 2>/dev/null)"
+	echo w >/proc/sysrq-trigger
 }
 
 # Stop the readers and wait for each (a read whose completion was lost
@@ -165,6 +183,7 @@ stop_io() {
 		done
 		if [ ! -e "/tmp/io.$k.done" ]; then
 			fail "reader $k still running 120 s after the stop"
+			dump_reader "$k"
 		elif [ -e "/tmp/io.$k.fail" ]; then
 			fail "$(cat "/tmp/io.$k.fail")"
 		elif [ "$(cat "/tmp/io.$k.done")" -lt 1 ]; then
