@@ -131,7 +131,9 @@ io_loop() {
 			break
 		fi
 		n=$((n + 1))
-		echo $n >"/tmp/io.$1.n"
+		# Renamed into place: io_done never reads a half-written file.
+		echo $n >"/tmp/io.$1.n.new"
+		mv "/tmp/io.$1.n.new" "/tmp/io.$1.n"
 	done
 	echo $n >"/tmp/io.$1.done"
 }
