@@ -17,16 +17,27 @@
 #   /irqroute/canary/          with --canaries: <name>.ko for each canary of
 #                              selftests/CANARIES (build/canary/<name>/<abi>/,
 #                              make canaries) and that list as CANARIES
+#   /irqroute/qemu/            with --qemu BIN (mode qemu, the end-to-end
+#                              test): BIN as qemu-system-x86_64 and the
+#                              firmware it needs (firmware/, its -L), the
+#                              L2 guest (l2/vmlinuz: this kernel;
+#                              l2/initramfs.cpio.gz: mkinitramfs-l2.sh),
+#                              selftests/qemu/run-e2e.sh, irqroute-peek
+#                              (static) and irqroute-peek.so, and
+#                              irqroute's ioctl numbers (irqroute-ioctls);
+#                              strace in /usr/bin; BIN's and strace's
+#                              shared libraries (ldd) in
+#                              /lib/x86_64-linux-gnu, the loader in /lib64
 #
 # usage: mkinitramfs.sh --kver <abi> --out <file.cpio.gz> [--build <dir>]
-#                       [--canaries] [--ko <irqroute.ko>]
+#                       [--canaries] [--ko <irqroute.ko>] [--qemu <binary>]
 
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
 BUILD=$ROOT/build
-KVER="" OUT="" CANARIES=0 KO=""
+KVER="" OUT="" CANARIES=0 KO="" QEMU_BIN=""
 
 die() { echo "mkinitramfs: ERROR: $*" >&2; exit 1; }
 
@@ -37,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--build) BUILD=$2; shift 2 ;;
 	--canaries) CANARIES=1; shift ;;
 	--ko) KO=$2; shift 2 ;;	# e.g. the one dkms built
+	--qemu) QEMU_BIN=$2; shift 2 ;;
 	*) die "unknown argument $1" ;;
 	esac
 done
@@ -64,7 +76,8 @@ OPTIONAL=" vfio_virqfd ccp "
 
 declare -A DEPS=() PATHOF=() DONE=()
 while IFS=: read -r mod deps; do
-	name=$(basename "$mod" .ko)
+	name=${mod##*/}	# basename without a fork per line
+	name=${name%.ko}
 	PATHOF[$name]=$mod
 	DEPS[$name]=$deps
 done <"$MODDIR/modules.dep"
@@ -136,6 +149,69 @@ if [ "$CANARIES" = 1 ]; then
 		[ -f "$ko" ] || die "no $ko: make canaries KVER=$KVER"
 		cp "$ko" "$STAGE/irqroute/canary/$name.ko"
 	done <"$STAGE/irqroute/canary/CANARIES"
+fi
+
+# A dynamically linked program with the libraries ldd finds for it (a
+# library that ldd finds only in build/lib, where make lib puts
+# libirqroute, is taken from there), all in /lib/x86_64-linux-gnu, where
+# the loader looks without an ld.so.cache.
+copy_dynamic() {	# $1 = program, $2 = its path in the initramfs
+	local deps lib
+	mkdir -p "$STAGE$(dirname "$2")" "$STAGE/lib/x86_64-linux-gnu" "$STAGE/lib64"
+	cp -L "$1" "$STAGE$2"
+	deps=$(ldd "$1") || die "ldd $1 failed"
+	if echo "$deps" | grep -q 'not found'; then
+		deps=$(LD_LIBRARY_PATH=$BUILD/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} ldd "$1")
+	fi
+	if echo "$deps" | grep 'not found' >&2; then
+		die "$1 needs the libraries above, found neither by ldd nor in $BUILD/lib"
+	fi
+	for lib in $(echo "$deps" | sed -nE 's/.*=> (\/[^ ]+) .*/\1/p'); do
+		cp -L "$lib" "$STAGE/lib/x86_64-linux-gnu/$(basename "$lib")"
+	done
+	lib=$(echo "$deps" | sed -nE 's/^[[:space:]]*(\/[^ ]*ld-linux[^ ]*) .*/\1/p')
+	[ -n "$lib" ] || die "no loader in ldd $1"
+	cp -L "$lib" "$STAGE/lib64/$(basename "$lib")"
+}
+
+# The firmware QEMU loads for a q35 PC booted with -kernel: Debian's
+# qemu-system-data and seabios.
+QEMU_FIRMWARE=(bios-256k.bin linuxboot_dma.bin kvmvapic.bin)
+FIRMWARE_DIRS=(/usr/share/qemu /usr/share/seabios)
+
+if [ -n "$QEMU_BIN" ]; then
+	[ -x "$QEMU_BIN" ] || die "no QEMU binary $QEMU_BIN"
+	E2E=$STAGE/irqroute/qemu
+	mkdir -p "$E2E/firmware" "$E2E/l2"
+	copy_dynamic "$QEMU_BIN" /irqroute/qemu/qemu-system-x86_64
+	echo "$QEMU_BIN" >"$E2E/qemu-bin.txt"
+	command -v strace >/dev/null ||
+		die "no strace (apt-get install strace; scripts/setup-host.sh)"
+	copy_dynamic "$(command -v strace)" /usr/bin/strace
+	for f in "${QEMU_FIRMWARE[@]}"; do
+		found=""
+		for d in "${FIRMWARE_DIRS[@]}"; do
+			[ -f "$d/$f" ] && { found=$d/$f; break; }
+		done
+		[ -n "$found" ] || die "no $f in ${FIRMWARE_DIRS[*]} (qemu-system-data, seabios)"
+		cp -L "$found" "$E2E/firmware/$f"
+	done
+	cp "$CACHE/kernels/$KVER/boot/vmlinuz-$KVER" "$E2E/l2/vmlinuz"
+	"$ROOT/scripts/mkinitramfs-l2.sh" --kver "$KVER" \
+		--out "$E2E/l2/initramfs.cpio.gz"
+	install -m 0755 "$ROOT/selftests/qemu/run-e2e.sh" "$E2E/run-e2e.sh"
+	${CC:-cc} -static -O2 -Wall -Wextra -Werror -I"$ROOT/uapi" \
+		-o "$E2E/irqroute-peek" "$ROOT/selftests/qemu/irqroute-peek.c"
+	${CC:-cc} -shared -fPIC -O2 -Wall -Wextra -Werror -I"$ROOT/uapi" \
+		-DIRQROUTE_PEEK_PRELOAD -o "$E2E/irqroute-peek.so" \
+		"$ROOT/selftests/qemu/irqroute-peek.c" -lpthread
+	# "0x<nr> NAME" as strace prints an ioctl number it cannot name.
+	sed -nE 's/^#define IRQROUTE_([A-Z_]+)[[:space:]]+_IO[WR]*\(IRQROUTE_TYPE, 0x([0-9a-fA-F]+),.*/\2 \1/p' \
+		"$ROOT/uapi/linux/irqroute.h" |
+		while read -r nr name; do
+			printf '0x%x %s\n' "$((16#$nr))" "$name"
+		done >"$E2E/irqroute-ioctls"
+	[ -s "$E2E/irqroute-ioctls" ] || die "no ioctl numbers in uapi/linux/irqroute.h"
 fi
 
 mkdir -p "$(dirname "$OUT")"

@@ -32,7 +32,7 @@ HOST_SOURCES=/etc/apt/sources.list.d/debian.sources
 
 PACKAGES=(build-essential kmod qemu-system-x86 busybox-static cpio xz-utils
 	  sparse gnuplot-nox flex bison bc libelf-dev libssl-dev rsync perl
-	  python3-docutils debootstrap zstd rustc cargo)
+	  python3-docutils debootstrap zstd rustc cargo strace)
 
 log() { echo "setup-host: $*" >&2; }
 die() { echo "setup-host: ERROR: $*" >&2; exit 1; }

@@ -8,7 +8,7 @@
 #   IRQROUTE-RESULT: passed=N failed=M mode=<mode> kver=<uname -r> testbed_reruns=R testbed_strays=S
 #
 # Kernel command line (set by scripts/vm-run.sh):
-#   irqroute_mode=test|demo|bench|fuzz|canary  what to run (default test)
+#   irqroute_mode=test|demo|bench|fuzz|canary|qemu  what to run (default test)
 #   irqroute_timeout=S              timeout of each test binary (default 300)
 #   irqroute_only=a,b               run only these tests (debugging)
 #   irqroute_repeat=N               run the tests N times (flake hunting)
@@ -18,6 +18,7 @@
 #                                   run); lockdep must still be on at the end
 #   irqroute_fuzz_seconds=N         mode fuzz: how long irqroute-fuzz runs (60)
 #   irqroute_fuzz_seed=S            mode fuzz: replay that seed
+#   irqroute_e2e_*                  mode qemu: read by selftests/qemu/run-e2e.sh
 #
 # Counting, test mode: scripts/tap-count.sh (case by case; a case with a
 # testbed fault is run again, nothing else is). Every case of the tests that
@@ -335,6 +336,29 @@ run_one() {	# $1 = label, $2 = program
 	if [ "$rc" -eq 0 ]; then ok "$1"; else not_ok "$1 (exit status $rc)"; fi
 }
 
+# Mode qemu: the end-to-end test with a real VMM (selftests/qemu/run-e2e.sh,
+# bounded by the test timeout; each QEMU run inside by its own). Its cases
+# come back in /tmp/e2e.result ("passed failed").
+run_e2e() {
+	echo "# ===== qemu end-to-end ====="
+	if [ ! -x /irqroute/qemu/run-e2e.sh ]; then
+		not_ok "e2e: /irqroute/qemu/run-e2e.sh is not in the initramfs"
+		return
+	fi
+	rm -f /tmp/e2e.result
+	run_timed "$TEST_TIMEOUT" /irqroute/qemu/run-e2e.sh
+	rc=$?
+	if [ ! -s /tmp/e2e.result ]; then
+		not_ok "e2e: run-e2e.sh gave no result (exit status $rc)"
+		return
+	fi
+	read -r p f </tmp/e2e.result
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	[ "$p" -gt 0 ] || not_ok "e2e: no case passed"
+	[ "$rc" = 0 ] || not_ok "e2e: run-e2e.sh exit status $rc"
+}
+
 case $MODE in
 test)
 	round=1
@@ -353,6 +377,7 @@ test)
 	check_case_list "$lists" "$ONLY"
 	;;
 canary) run_canaries ;;
+qemu) run_e2e ;;
 demo) run_one demo /irqroute/examples/irqroute-demo ;;
 bench) run_one bench /irqroute/bench/irqroute-bench ;;
 fuzz)

@@ -5,10 +5,23 @@
 # /dev/kvm) with an initramfs holding irqroute.ko and the test programs, and
 # take the verdict from the serial console.
 #
-# usage: vm-run.sh --kver <abi> --mode test|demo|bench|fuzz|canary [--timeout S]
-#                  [--test-timeout S] [--only test1,test2] [--repeat N]
-#                  [--append ARGS] [--mem MB] [--fuzz-seconds N]
-#                  [--ko PATH]
+# usage: vm-run.sh --kver <abi> --mode test|demo|bench|fuzz|canary|qemu
+#                  [--timeout S] [--test-timeout S] [--only test1,test2]
+#                  [--repeat N] [--append ARGS] [--mem MB] [--fuzz-seconds N]
+#                  [--ko PATH] [--qemu-bin PATH] [--e2e-runs LIST]
+#                  [--e2e-cycles N] [--e2e-run-timeout S]
+#
+# Mode qemu is the end-to-end test (selftests/qemu/run-e2e.sh): the VM gets
+# an NVMe controller (a sparse image, build/e2e/nvme.img) that L1 passes
+# through with vfio-pci to an L2 Linux guest run by a real QEMU under KVM,
+# once as stock QEMU (-accel kvm, run "control") and once with
+# -accel kvm,irqroute=on (run "irqroute"); --e2e-runs picks (control,irqroute).
+# That QEMU is --qemu-bin, else $IRQROUTE_QEMU_BIN, else the patched build
+# $IRQROUTE_CACHE/qemu-src/build-irqroute/qemu-system-x86_64 (no fallback:
+# missing is an error). --e2e-cycles: the guest's mask cycles (200);
+# --e2e-run-timeout: the limit of one QEMU run (480 s). Its tables (ioctls
+# per run and per cycle, irqroute's counters) also go to
+# build/logs/<abi>-qemu.tables.
 #
 # --ko boots that irqroute.ko (e.g. one dkms built) instead of
 # build/<abi>/irqroute.ko; its logs are named <abi>-ko-<mode>.*, so that
@@ -29,7 +42,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IRQROUTE_CACHE:-/var/tmp/irqroute-cache}
 BUILD=$ROOT/build
 KVER="" MODE=test TIMEOUT="" TEST_TIMEOUT=300 ONLY="" REPEAT=1 APPEND="" MEM=2048
-FUZZ_SECONDS=60 KO=""
+FUZZ_SECONDS=60 KO="" MEM_SET=0 TEST_TIMEOUT_SET=0
+QEMU_BIN=${IRQROUTE_QEMU_BIN:-$CACHE/qemu-src/build-irqroute/qemu-system-x86_64}
+E2E_RUNS=control,irqroute E2E_CYCLES=200 E2E_RUN_TIMEOUT=480
 
 die() { echo "vm-run: ERROR: $*" >&2; exit 2; }
 
@@ -38,23 +53,38 @@ while [ $# -gt 0 ]; do
 	--kver) KVER=$2; shift 2 ;;
 	--mode) MODE=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
-	--test-timeout) TEST_TIMEOUT=$2; shift 2 ;;
+	--test-timeout) TEST_TIMEOUT=$2; TEST_TIMEOUT_SET=1; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;
 	--repeat) REPEAT=$2; shift 2 ;;
 	--append) APPEND=$2; shift 2 ;;
-	--mem) MEM=$2; shift 2 ;;	# the debug kernel (KASAN) wants more
+	--mem) MEM=$2; MEM_SET=1; shift 2 ;;	# the debug kernel (KASAN) wants more
 	--fuzz-seconds) FUZZ_SECONDS=$2; shift 2 ;;	# mode fuzz only
 	--ko) KO=$2; shift 2 ;;
+	--qemu-bin) QEMU_BIN=$2; shift 2 ;;		# mode qemu only
+	--e2e-runs) E2E_RUNS=$2; shift 2 ;;		# mode qemu only
+	--e2e-cycles) E2E_CYCLES=$2; shift 2 ;;		# mode qemu only
+	--e2e-run-timeout) E2E_RUN_TIMEOUT=$2; shift 2 ;;	# mode qemu only
 	*) die "unknown argument $1" ;;
 	esac
 done
 [ -n "$KVER" ] || die "--kver <abi> is required"
-case $MODE in test | demo | bench | fuzz | canary) ;; *) die "bad --mode $MODE" ;; esac
+case $MODE in test | demo | bench | fuzz | canary | qemu) ;; *) die "bad --mode $MODE" ;; esac
+if [ "$MODE" = qemu ]; then
+	[ -x "$QEMU_BIN" ] ||
+		die "no QEMU binary $QEMU_BIN (--qemu-bin or IRQROUTE_QEMU_BIN)"
+	# L2's QEMU pins its 384 MB, beside an initramfs holding QEMU.
+	[ "$MEM_SET" = 1 ] || MEM=3072
+	# The runs are bounded one by one (run-e2e.sh); this bounds the script.
+	runs=$(echo "$E2E_RUNS" | tr , ' ' | wc -w)
+	[ "$TEST_TIMEOUT_SET" = 1 ] ||
+		TEST_TIMEOUT=$((runs * (E2E_RUN_TIMEOUT + 60) + 120))
+fi
 # Whole-VM limit: tests are bounded one by one, this bounds everything else
 # (a full run takes 1-2 min; two kernels stay within the CI budget).
 [ -n "$TIMEOUT" ] || case $MODE in
 	test | canary) TIMEOUT=1200 ;;
 	fuzz) TIMEOUT=$((FUZZ_SECONDS + 600)) ;;	# boot, hang reports
+	qemu) TIMEOUT=$((TEST_TIMEOUT + 600)) ;;	# boot, teardown
 	*) TIMEOUT=600 ;;
 	esac
 
@@ -69,8 +99,11 @@ RESULT=$BUILD/logs/$NAME.result
 INITRD=$BUILD/initramfs/$NAME.cpio.gz
 rm -f "$RESULT"
 
+QEMU_ARGS=()
+[ "$MODE" = qemu ] && QEMU_ARGS=(--qemu "$QEMU_BIN")
 "$ROOT/scripts/mkinitramfs.sh" --kver "$KVER" --out "$INITRD" --build "$BUILD" \
-	$([ "$MODE" = canary ] && echo --canaries) ${KO:+--ko "$KO"}
+	$([ "$MODE" = canary ] && echo --canaries) ${KO:+--ko "$KO"} \
+	"${QEMU_ARGS[@]}"
 
 CMDLINE="console=ttyS0 quiet panic=-1 intel_iommu=on slub_debug=FZPU"
 CMDLINE+=" panic_on_warn=1 kfence.sample_interval=10"
@@ -78,6 +111,7 @@ CMDLINE+=" irqroute_mode=$MODE irqroute_timeout=$TEST_TIMEOUT"
 [ -n "$ONLY" ] && CMDLINE+=" irqroute_only=$ONLY"
 [ "$REPEAT" -gt 1 ] && CMDLINE+=" irqroute_repeat=$REPEAT"
 [ "$MODE" = fuzz ] && CMDLINE+=" irqroute_fuzz_seconds=$FUZZ_SECONDS"
+[ "$MODE" = qemu ] && CMDLINE+=" irqroute_e2e_runs=$E2E_RUNS irqroute_e2e_cycles=$E2E_CYCLES irqroute_e2e_run_timeout=$E2E_RUN_TIMEOUT"
 [ -n "$APPEND" ] && CMDLINE+=" $APPEND"
 
 # The emulated CPU: AMD with SVM, so that kvm-amd loads in the VM.
@@ -89,6 +123,15 @@ QEMU=(qemu-system-x86_64 -machine q35 -accel tcg -cpu "$CPU"
       -kernel "$VMLINUZ" -initrd "$INITRD" -append "$CMDLINE"
       -nodefaults -display none -serial stdio -no-reboot
       -monitor "unix:$MON,server=on,wait=off" -pidfile "$PIDFILE")
+if [ "$MODE" = qemu ]; then
+	# The controller L1 passes through: behind the intel-iommu above, like
+	# edu. Sparse: the guest only reads it.
+	NVME_IMG=$BUILD/e2e/nvme.img
+	mkdir -p "$BUILD/e2e"
+	[ -f "$NVME_IMG" ] || truncate -s 256M "$NVME_IMG"
+	QEMU+=(-drive "if=none,id=nvm,file=$NVME_IMG,format=raw"
+	       -device nvme,drive=nvm,serial=irqroute)
+fi
 
 # Test mode prints as it goes, and every test is bounded (a hung one is
 # reported and killed inside the VM after --test-timeout): a console silent
@@ -195,7 +238,7 @@ for attempt in $(seq "$BOOTS"); do
 	rm -f "$HUNG" "$PIDFILE"
 	: >"$LOG"
 	watcher=""
-	if [ "$MODE" = test ] || [ "$MODE" = canary ]; then
+	if [ "$MODE" = test ] || [ "$MODE" = canary ] || [ "$MODE" = qemu ]; then
 		watch_console &
 		watcher=$!
 	fi
@@ -246,6 +289,11 @@ strays=$(grep -aoE 'IRQROUTE-RESULT: .* testbed_strays=[0-9]+' "$LOG" |
 if [ "${strays:-0}" -gt 0 ]; then
 	echo "vm-run: $KVER $MODE: $strays stray interrupt(s) injected below KVM's APIC, not counted by the tests:" >&2
 	grep -a '^IRQROUTE-TESTBED-STRAY' "$LOG" | sed 's/^/vm-run:   /' >&2
+fi
+if [ "$MODE" = qemu ]; then
+	grep -a '^# e2e-table: ' "$LOG" | sed 's/^# e2e-table: //' >"$BUILD/logs/$NAME.tables"
+	sed 's/^/vm-run: /' "$BUILD/logs/$NAME.tables" >&2
+	grep -a '^not ok - ' "$LOG" | sed 's/^/vm-run: /' >&2
 fi
 passed=$(echo "$verdict" | sed -E 's/.*passed=([0-9]+).*/\1/')
 failed=$(echo "$verdict" | sed -E 's/.*failed=([0-9]+).*/\1/')
