@@ -26,6 +26,10 @@
 #   make bench-quick           the same in seconds, for CI (no thresholds)
 #   make all                   all of the above but the bench runs, both kernels
 #   make check                 full test matrix in VMs (6.1 and 6.12)
+#   make qemu                  QEMU 7.2 from Debian's source with the
+#                              patches of integrations/qemu/ (root; cached:
+#                              scripts/build-qemu.sh)
+#   make check-qemu            make qemu, then make check-qemu-run
 #   make check-qemu-run        the end-to-end test in a 6.1 VM: a real QEMU
 #                              (QEMU_BIN=, default the patched build in the
 #                              cache) passes an NVMe controller to an L2
@@ -66,12 +70,12 @@ MODULE_SRCS := Kbuild VERSION module uapi
 .PHONY: all module modules lib selftests examples bench bench-build \
 	bench-quick check demo lint setup clean help module-debug check-debug \
 	fuzz-build lib-check canaries dkms-src dkms-install dkms-remove \
-	rust rust-test check-qemu-run
+	rust rust-test check-qemu-run qemu check-qemu
 
 all: modules lib selftests examples bench-build
 
 help:
-	@sed -n '3,47p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,51p' $(firstword $(MAKEFILE_LIST))
 
 define need_env
 	@test -n "$(KVER_61)" -a -n "$(KVER_612)" -a -n "$(KVER_7)" -a -n "$(LINUX_SRC)" || \
@@ -242,6 +246,12 @@ check:
 # The QEMU it runs is built outside this tree; a libirqroute it cannot find
 # otherwise is taken from build/lib (make lib).
 QEMU_BIN ?= $(IRQROUTE_CACHE)/qemu-src/build-irqroute/qemu-system-x86_64
+qemu:
+	scripts/build-qemu.sh
+
+check-qemu: qemu
+	$(MAKE) check-qemu-run
+
 check-qemu-run: lib $(if $(KVER_61),module-$(KVER_61))
 	$(need_env)
 	scripts/vm-run.sh --kver $(KVER_61) --mode qemu --qemu-bin $(QEMU_BIN)

@@ -33,6 +33,7 @@ PREFIX=$QDIR/irqroute-prefix
 INTEG=$ROOT/integrations/qemu
 SRC_SOURCES=/etc/apt/sources.list.d/irqroute-src.sources
 CHECK=0
+APT_LOCK=(-o DPkg::Lock::Timeout=600)	# CI runs this beside other apt users
 
 die() { echo "build-qemu: ERROR: $*" >&2; exit 1; }
 log() { echo "build-qemu: $*"; }
@@ -97,14 +98,14 @@ EOF
 if ! cmp -s "$tmp" "$SRC_SOURCES" || [ -z "$VER" ]; then
 	install -m 0644 "$tmp" "$SRC_SOURCES"
 	log "apt-get update (deb-src bookworm)"
-	apt-get update -q >/dev/null
+	apt-get "${APT_LOCK[@]}" update -q >/dev/null
 fi
 rm -f "$tmp"
 VER=$(version)
 [ -n "$VER" ] || die "no qemu source package in bookworm's deb-src"
 if ! packages_installed "${DEPS[@]}"; then
 	log "apt-get install ${DEPS[*]}"
-	apt-get install -y -q --no-install-recommends "${DEPS[@]}" >/dev/null
+	apt-get "${APT_LOCK[@]}" install -y -q --no-install-recommends "${DEPS[@]}" >/dev/null
 fi
 
 # --- libirqroute, installed where QEMU's pkg-config finds it ------------------
