@@ -322,9 +322,16 @@ run_qemu() {	# $1 = control|irqroute
 	# The guest's verdict.
 	tr -d '\r' <"$dir/console.log" >"$dir/console.txt"
 	verdict=$(grep -a '^E2E: \(passed\|failed\)' "$dir/console.txt" | tail -n1)
-	case $verdict in
-	"E2E: passed "*) ok "$run: L2 guest: ${verdict#E2E: passed }" ;;
-	"E2E: failed "*) not_ok "$run: L2 guest: ${verdict#E2E: failed }" ;;
+	# The control is stock QEMU: what its guest saw is a finding about
+	# QEMU's own path (seen: an nvme "timeout, completion polled", i.e. a
+	# lost MSI, once in a 200-cycle run), reported but not irqroute's
+	# failure. Its harness checks below still count.
+	case $run:$verdict in
+	*:"E2E: passed "*) ok "$run: L2 guest: ${verdict#E2E: passed }" ;;
+	control:"E2E: failed "*)
+		say "$run: FINDING: the L2 guest under stock QEMU failed: ${verdict#E2E: failed }"
+		CONTROL_FINDING=${verdict#E2E: failed } ;;
+	*:"E2E: failed "*) not_ok "$run: L2 guest: ${verdict#E2E: failed }" ;;
 	*) not_ok "$run: no verdict from the L2 guest (console: $dir/console.log above)" ;;
 	esac
 	if [ "$qrc" = 0 ]; then ok "$run: QEMU exit status 0"; else not_ok "$run: QEMU exit status $qrc"; fi
@@ -494,5 +501,8 @@ for n in VFIO_DEVICE_SET_IRQS KVM_SET_GSI_ROUTING KVM_IRQFD irqroute; do
 	done
 	table "$line"
 done
+# One greppable line per boot for bench/RESULTS.md's tally of stock runs.
+[ -n "${CONTROL_FINDING:-}" ] &&
+	table "stock QEMU's guest failed this boot: $CONTROL_FINDING"
 
 end
