@@ -32,7 +32,7 @@
 
 struct bench_cfg {
 	bool quick;
-	bool only_unmask;		/* IRQROUTE_BENCH_ONLY=unmask */
+	const char *only;		/* IRQROUTE_BENCH_ONLY: one part */
 	unsigned int iters;		/* fast operations */
 	unsigned int slow_iters;	/* table updates, delivery */
 	unsigned int budget_s;		/* per measurement */
@@ -96,6 +96,9 @@ enum row_id {
 	/* issue 14: after the rows the issue 12 runs numbered */
 	ROW_UNMASK_PENDING,
 	ROW_UNMASK_PENDING_COMMITS,
+	/* issue 16: a full range, no x86 defaults, no base routes */
+	ROW_FULL_SAME_VM,
+	ROW_FULL_RAW_VM,
 	NR_ROWS,
 };
 
@@ -173,6 +176,8 @@ int kvm_irqfd_new(int vm_fd, uint32_t gsi);
  */
 struct kvm_irq_routing *kvm_table(uint32_t gsi_base, unsigned int n,
 				  bool base_route);
+/* @n MSIs from @gsi_base to VEC_A, nothing else (no defaults, no base). */
+struct kvm_irq_routing *kvm_table_msis(uint32_t gsi_base, unsigned int n);
 void kvm_table_set_vec(struct kvm_irq_routing *t, unsigned int n,
 		       unsigned int i, unsigned int vec);
 int kvm_push(int vm_fd, struct kvm_irq_routing *t);
@@ -213,5 +218,16 @@ void bench_throughput(struct bench *b);
 void bench_unmask(struct bench *b);
 void bench_routing(struct bench *b);
 void bench_scale(void);
+void bench_full_range(void);
+
+/*
+ * ftrace's function_graph around a few calls (ftrace.c), when
+ * IRQROUTE_BENCH_TRACE=<threshold, us> is set: every function of the
+ * calling thread's ioctl system calls that took at least the threshold,
+ * on stderr as "TRACE <label>: <line>".
+ */
+bool ftrace_wanted(void);
+void ftrace_start(void);
+void ftrace_stop(const char *label);
 
 #endif /* IRQROUTE_BENCH_H */

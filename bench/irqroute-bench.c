@@ -11,6 +11,10 @@
  *   routing.c     set_msi among N routes vs KVM_SET_GSI_ROUTING, batched
  *                 vs single commits, memory per route
  *   scale.c       64 VMs x 64 routes, memory per attachment
+ *   fullrange.c   set_msi on an attachment without x86 defaults or base
+ *                 routes, every route of its range with an MSI, vs raw
+ *                 pushes of the same table (issue 16, item 0)
+ *   ftrace.c      function_graph around a few calls, on request
  *   report.c      the markdown report (see bench/run.sh for the host side)
  *
  * The main VM's route range is GSIs 64..4063: 4000 routes, plus KVM's 40
@@ -20,7 +24,9 @@
  * Environment: IRQROUTE_BENCH_QUICK=1 (seconds: few iterations, N = 16
  * and 64, 4 VMs x 16 routes), and overrides IRQROUTE_BENCH_ITERS,
  * _SLOW_ITERS, _BUDGET_S, _TPUT_MS, _PROBES, _SCALE_VMS, _SCALE_ROUTES,
- * _UNMASK_ITERS; IRQROUTE_BENCH_ONLY=unmask runs only unmask.c.
+ * _UNMASK_ITERS, _FULL_ITERS; IRQROUTE_BENCH_ONLY=unmask, =mask or
+ * =fullrange runs only that part; IRQROUTE_BENCH_TRACE=<us> traces a few
+ * calls of the full-range part (ftrace.c).
  * Exit status: 1 if an operation failed or an irqroute interrupt was lost
  * or duplicated; never because of a time.
  */
@@ -36,18 +42,25 @@
 struct bench_cfg cfg;
 static struct bench bench;
 
+static bool only(const char *part)
+{
+	return cfg.only && !strcmp(cfg.only, part);
+}
+
 static void cfg_init(void)
 {
 	static const unsigned int full[] = { 16, 256, 1024, BENCH_MAX_N };
 	static const unsigned int quick[] = { 16, 64 };
-	const char *only;
+	const char *part;
 	unsigned int i;
 
 	cfg.quick = guest_env_ulong("IRQROUTE_BENCH_QUICK", 0);
-	only = getenv("IRQROUTE_BENCH_ONLY");
-	if (only && strcmp(only, "unmask"))
-		fail("IRQROUTE_BENCH_ONLY=%s: only \"unmask\" is known", only);
-	cfg.only_unmask = only;
+	part = getenv("IRQROUTE_BENCH_ONLY");
+	if (part && strcmp(part, "unmask") && strcmp(part, "fullrange") &&
+	    strcmp(part, "mask"))
+		fail("IRQROUTE_BENCH_ONLY=%s: \"unmask\", \"fullrange\" or "
+		     "\"mask\"", part);
+	cfg.only = part;
 	if (cfg.quick) {
 		cfg.nr_ns = 2;
 		for (i = 0; i < 2; i++)
@@ -140,9 +153,16 @@ int main(void)
 	note("%s mode, irqroute library %s", cfg.quick ? "quick" : "full",
 	     irqroute_version());
 
+	if (only("fullrange")) {
+		bench_full_range();
+		goto report;
+	}
 	setup(b);
-	if (cfg.only_unmask) {
-		bench_unmask(b);
+	if (only("unmask") || only("mask")) {
+		if (only("unmask"))
+			bench_unmask(b);
+		else
+			bench_mask(b);
 		teardown(b);
 		goto report;
 	}
@@ -153,6 +173,7 @@ int main(void)
 	bench_unmask(b);
 	bench_routing(b);
 	teardown(b);
+	bench_full_range();
 	bench_scale();
 report:
 

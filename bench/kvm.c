@@ -69,6 +69,20 @@ struct kvm_irq_routing *kvm_table(uint32_t gsi_base, unsigned int n,
 	return t;
 }
 
+struct kvm_irq_routing *kvm_table_msis(uint32_t gsi_base, unsigned int n)
+{
+	struct kvm_irq_routing *t;
+	unsigned int i;
+
+	t = calloc(1, sizeof(*t) + n * sizeof(t->entries[0]));
+	if (!t)
+		fail("out of memory");
+	for (i = 0; i < n; i++)
+		rt_msi_entry(&t->entries[i], gsi_base + i, 0, VEC_A);
+	t->nr = n;
+	return t;
+}
+
 void kvm_table_set_vec(struct kvm_irq_routing *t, unsigned int n,
 		       unsigned int i, unsigned int vec)
 {
