@@ -99,6 +99,9 @@ enum row_id {
 	/* issue 16: a full range, no x86 defaults, no base routes */
 	ROW_FULL_SAME_VM,
 	ROW_FULL_RAW_VM,
+	/* issue 16: QEMU's mask path, the second stock comparator */
+	ROW_MASK_PAGE_QEMU,
+	ROW_MASK_IOCTL_QEMU,
 	NR_ROWS,
 };
 
