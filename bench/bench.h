@@ -225,9 +225,9 @@ void bench_full_range(void);
 
 /*
  * ftrace's function_graph around a few calls (ftrace.c), when
- * IRQROUTE_BENCH_TRACE=<threshold, us> is set: every function of the
- * calling thread's ioctl system calls that took at least the threshold,
- * on stderr as "TRACE <label>: <line>".
+ * IRQROUTE_BENCH_TRACE=<threshold, us> is set (0 too): every function
+ * of the calling thread's ioctl system calls that took at least the
+ * threshold, on stderr as "TRACE <label>: <line>", and a summary.
  */
 bool ftrace_wanted(void);
 void ftrace_start(void);

@@ -10,7 +10,12 @@
  * function under the graph costs time of its own (under TCG about a
  * microsecond a call): compare the two paths' traces with each other,
  * not with the untraced medians. Lines go to stderr (the console), as
- * "TRACE <label>: <line>".
+ * "TRACE <label>: <line>", then a summary per function: calls, total and
+ * mean duration ("TRACESUM <label>: ...").
+ *
+ * IRQROUTE_BENCH_TRACE_FUNC=<function> starts the graph there instead
+ * (e.g. stack_trace_save), IRQROUTE_BENCH_TRACE_DEPTH=<n> sets
+ * max_graph_depth, IRQROUTE_BENCH_TRACE_QUIET=1 prints the summary only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,20 +53,24 @@ static bool tfs_write(const char *file, const char *val)
 
 bool ftrace_wanted(void)
 {
-	return guest_env_ulong("IRQROUTE_BENCH_TRACE", 0) > 0;
+	return getenv("IRQROUTE_BENCH_TRACE");
 }
 
 void ftrace_start(void)
 {
+	const char *func;
 	char buf[32];
 
 	tfs_write("tracing_on", "0");
 	tfs_write("current_tracer", "nop");
 	snprintf(buf, sizeof(buf), "%d", getpid());
 	tfs_write("set_ftrace_pid", buf);
-	/* The x86-64 entry of ioctl(2); older names are tried too. */
-	if (!tfs_write("set_graph_function", "__x64_sys_ioctl"))
-		tfs_write("set_graph_function", "__se_sys_ioctl");
+	func = getenv("IRQROUTE_BENCH_TRACE_FUNC");
+	/* The x86-64 entry of ioctl(2) by default. */
+	tfs_write("set_graph_function", func ? func : "__x64_sys_ioctl");
+	snprintf(buf, sizeof(buf), "%lu",
+		 guest_env_ulong("IRQROUTE_BENCH_TRACE_DEPTH", 0));
+	tfs_write("max_graph_depth", buf);
 	snprintf(buf, sizeof(buf), "%lu",
 		 guest_env_ulong("IRQROUTE_BENCH_TRACE", 0));
 	tfs_write("tracing_thresh", buf);
@@ -72,9 +81,65 @@ void ftrace_start(void)
 	tfs_write("tracing_on", "1");
 }
 
+#define SUM_MAX 64
+
+struct fsum {
+	char name[64];
+	unsigned int calls;
+	double us;
+};
+
+/*
+ * A function_graph line with a duration: " 1) ! 213.2 us  |   } ..." or
+ * "...us  |   func();". Its name goes to @name; false for other lines.
+ */
+static bool parse_line(const char *line, char *name, size_t len, double *us)
+{
+	const char *bar = strchr(line, '|'), *p, *q;
+	char *end;
+	size_t n;
+
+	if (!bar || !strstr(line, " us "))
+		return false;
+	/* Skip the CPU column ("1) "). */
+	p = strchr(line, ')');
+	if (!p || p > bar)
+		return false;
+	for (p++; p < bar && !(*p >= '0' && *p <= '9'); p++)
+		;
+	*us = strtod(p, &end);
+	if (end == p || end > bar)
+		return false;
+	p = bar + 1;
+	while (*p == ' ' || *p == '}')
+		p++;
+	if (!strncmp(p, "/* ", 3))
+		p += 3;
+	for (q = p; *q && *q != ' ' && *q != '(' && *q != ';' && *q != '\n';
+	     q++)
+		;
+	n = q - p;
+	if (!n || n >= len)
+		return false;
+	memcpy(name, p, n);
+	name[n] = 0;
+	return true;
+}
+
+static int cmp_fsum(const void *a, const void *b)
+{
+	const struct fsum *x = a, *y = b;
+
+	return x->us < y->us ? 1 : x->us > y->us ? -1 : 0;
+}
+
 void ftrace_stop(const char *label)
 {
-	char line[512];
+	bool quiet = guest_env_ulong("IRQROUTE_BENCH_TRACE_QUIET", 0);
+	struct fsum sum[SUM_MAX];
+	unsigned int nr = 0, i;
+	char line[512], name[64];
+	double us;
 	FILE *f;
 
 	tfs_write("tracing_on", "0");
@@ -82,12 +147,35 @@ void ftrace_stop(const char *label)
 	if (!f) {
 		note("ftrace: " TRACEFS "trace: %s", strerror(errno));
 	} else {
-		while (fgets(line, sizeof(line), f))
-			if (line[0] != '#' && line[0] != '\n')
+		while (fgets(line, sizeof(line), f)) {
+			if (line[0] == '#' || line[0] == '\n')
+				continue;
+			if (!quiet)
 				fprintf(stderr, "TRACE %s: %s", label, line);
+			if (!parse_line(line, name, sizeof(name), &us))
+				continue;
+			for (i = 0; i < nr && strcmp(sum[i].name, name); i++)
+				;
+			if (i == nr && nr < SUM_MAX) {
+				snprintf(sum[nr].name, sizeof(sum[nr].name),
+					 "%s", name);
+				sum[nr].calls = 0;
+				sum[nr++].us = 0;
+			}
+			if (i < nr) {
+				sum[i].calls++;
+				sum[i].us += us;
+			}
+		}
 		fclose(f);
 	}
+	qsort(sum, nr, sizeof(sum[0]), cmp_fsum);
+	for (i = 0; i < nr && i < 30; i++)
+		fprintf(stderr, "TRACESUM %s: %-40s %7u calls %11.1f us "
+			"%9.2f us/call\n", label, sum[i].name, sum[i].calls,
+			sum[i].us, sum[i].us / sum[i].calls);
 	tfs_write("current_tracer", "nop");
+	tfs_write("max_graph_depth", "0");
 	tfs_write("tracing_thresh", "0");
 	tfs_write("set_graph_function", "");
 	tfs_write("set_ftrace_pid", "");

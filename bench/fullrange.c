@@ -182,9 +182,8 @@ void bench_full_range(void)
 	full_teardown(&f);
 
 	row = row_set(ROW_FULL_SAME_VM, "us",
-		      "set_msi, 1 of %u routes, no x86 defaults, no base "
-		      "routes (stock: KVM_SET_GSI_ROUTING of the same %u "
-		      "MSIs, same VM)", n, n);
+		      "set_msi, 1 of %u, no defaults or base routes "
+		      "(stock: KVM_SET_GSI_ROUTING, same table, same VM)", n);
 	row_target(row, TGT_RATIO_MAX, 1.1, "<= 1.1");
 	row->ir = med[0];
 	row->ir_n = cnt[0];
@@ -193,7 +192,7 @@ void bench_full_range(void)
 	snprintf(row->note, sizeof(row->note), "paired difference %.0f us",
 		 d_same);
 	row = row_set(ROW_FULL_RAW_VM, "us",
-		      "the same set_msi (stock: the same push on a VM with "
+		      "the same set_msi (stock: the same push, a VM with "
 		      "%u raw KVM irqfds)", n);
 	row_target(row, TGT_RATIO_MAX, 1.1, "<= 1.1");
 	row->ir = med[0];
