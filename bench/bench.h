@@ -231,6 +231,7 @@ void bench_full_range(void);
  */
 bool ftrace_wanted(void);
 void ftrace_start(void);
-void ftrace_stop(const char *label);
+void ftrace_mark(const char *label);
+void ftrace_stop(void);
 
 #endif /* IRQROUTE_BENCH_H */

@@ -9,9 +9,14 @@
  * instead of every kmalloc() of KVM's table rebuild. Tracing every
  * function under the graph costs time of its own (under TCG about a
  * microsecond a call): compare the two paths' traces with each other,
- * not with the untraced medians. Lines go to stderr (the console), as
- * "TRACE <label>: <line>", then a summary per function: calls, total and
- * mean duration ("TRACESUM <label>: ...").
+ * not with the untraced medians. One session covers every path compared
+ * (ftrace_mark() between them): switching the tracer patches the entry
+ * of every kernel function, which under TCG crashed the L1 once (an int3
+ * oops in the middle of the text patching, as at boot, see
+ * scripts/vm-run.sh), so it is switched on and off once per run. Lines
+ * go to stderr (the console), as "TRACE <label>: <line>", then a summary
+ * per path and function: calls, total and mean duration ("TRACESUM
+ * <label>: ...").
  *
  * IRQROUTE_BENCH_TRACE_FUNC=<function> starts the graph there instead
  * (e.g. stack_trace_save), IRQROUTE_BENCH_TRACE_DEPTH=<n> sets
@@ -74,11 +79,22 @@ void ftrace_start(void)
 	snprintf(buf, sizeof(buf), "%lu",
 		 guest_env_ulong("IRQROUTE_BENCH_TRACE", 0));
 	tfs_write("tracing_thresh", buf);
+	/* Room for some 10^5 calls per CPU. */
+	tfs_write("buffer_size_kb", "8192");
 	tfs_write("options/funcgraph-irqs", "0");
 	tfs_write("options/funcgraph-tail", "1");
 	tfs_write("trace", "");
 	tfs_write("current_tracer", "function_graph");
 	tfs_write("tracing_on", "1");
+}
+
+/* What follows in the trace is @label's, until the next mark. */
+void ftrace_mark(const char *label)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf), "MARK %s", label);
+	tfs_write("trace_marker", buf);
 }
 
 #define SUM_MAX 64
@@ -133,47 +149,63 @@ static int cmp_fsum(const void *a, const void *b)
 	return x->us < y->us ? 1 : x->us > y->us ? -1 : 0;
 }
 
-void ftrace_stop(const char *label)
+static void print_sums(const char *label, struct fsum *sum, unsigned int nr)
 {
-	bool quiet = guest_env_ulong("IRQROUTE_BENCH_TRACE_QUIET", 0);
-	struct fsum sum[SUM_MAX];
-	unsigned int nr = 0, i;
-	char line[512], name[64];
-	double us;
-	FILE *f;
+	unsigned int i;
 
-	tfs_write("tracing_on", "0");
-	f = fopen(TRACEFS "trace", "re");
-	if (!f) {
-		note("ftrace: " TRACEFS "trace: %s", strerror(errno));
-	} else {
-		while (fgets(line, sizeof(line), f)) {
-			if (line[0] == '#' || line[0] == '\n')
-				continue;
-			if (!quiet)
-				fprintf(stderr, "TRACE %s: %s", label, line);
-			if (!parse_line(line, name, sizeof(name), &us))
-				continue;
-			for (i = 0; i < nr && strcmp(sum[i].name, name); i++)
-				;
-			if (i == nr && nr < SUM_MAX) {
-				snprintf(sum[nr].name, sizeof(sum[nr].name),
-					 "%s", name);
-				sum[nr].calls = 0;
-				sum[nr++].us = 0;
-			}
-			if (i < nr) {
-				sum[i].calls++;
-				sum[i].us += us;
-			}
-		}
-		fclose(f);
-	}
 	qsort(sum, nr, sizeof(sum[0]), cmp_fsum);
 	for (i = 0; i < nr && i < 30; i++)
 		fprintf(stderr, "TRACESUM %s: %-40s %7u calls %11.1f us "
 			"%9.2f us/call\n", label, sum[i].name, sum[i].calls,
 			sum[i].us, sum[i].us / sum[i].calls);
+}
+
+void ftrace_stop(void)
+{
+	bool quiet = guest_env_ulong("IRQROUTE_BENCH_TRACE_QUIET", 0);
+	char line[512], name[64], label[64] = "(before any mark)";
+	struct fsum sum[SUM_MAX];
+	unsigned int nr = 0, i;
+	const char *m;
+	double us;
+	FILE *f;
+
+	tfs_write("tracing_on", "0");
+	f = fopen(TRACEFS "trace", "re");
+	if (!f)
+		note("ftrace: " TRACEFS "trace: %s", strerror(errno));
+	while (f && fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		m = strstr(line, "/* MARK ");
+		if (m) {
+			print_sums(label, sum, nr);
+			nr = 0;
+			snprintf(label, sizeof(label), "%s", m + 8);
+			label[strcspn(label, "*\n")] = 0;
+			if (strlen(label) && label[strlen(label) - 1] == ' ')
+				label[strlen(label) - 1] = 0;
+			continue;
+		}
+		if (!quiet)
+			fprintf(stderr, "TRACE %s: %s", label, line);
+		if (!parse_line(line, name, sizeof(name), &us))
+			continue;
+		for (i = 0; i < nr && strcmp(sum[i].name, name); i++)
+			;
+		if (i == nr && nr < SUM_MAX) {
+			snprintf(sum[nr].name, sizeof(sum[nr].name), "%s", name);
+			sum[nr].calls = 0;
+			sum[nr++].us = 0;
+		}
+		if (i < nr) {
+			sum[i].calls++;
+			sum[i].us += us;
+		}
+	}
+	if (f)
+		fclose(f);
+	print_sums(label, sum, nr);
 	tfs_write("current_tracer", "nop");
 	tfs_write("max_graph_depth", "0");
 	tfs_write("tracing_thresh", "0");

@@ -135,12 +135,13 @@ static void full_trace(struct full *f)
 	unsigned int path, i;
 
 	note("full range: ftrace, %u calls of each path", FULL_TRACED);
+	ftrace_start();
 	for (path = 0; path < 3; path++) {
-		ftrace_start();
+		ftrace_mark(label[path]);
 		for (i = 0; i < FULL_TRACED; i++)
 			full_one(f, path);
-		ftrace_stop(label[path]);
 	}
+	ftrace_stop();
 }
 
 void bench_full_range(void)

@@ -167,9 +167,8 @@ static void mask_stock(struct bench *b, struct row *irqfd, struct row *qemu)
 void bench_mask(struct bench *b)
 {
 	static const char *stock = "stock: KVM_IRQFD deassign+assign";
-	static const char *qstock = "stock: QEMU's VFIO_DEVICE_SET_IRQS "
-				    "to a userspace eventfd and back + "
-				    "KVM_SET_GSI_ROUTING, edu MSI";
+	static const char *qstock = "stock: QEMU, VFIO_DEVICE_SET_IRQS "
+				    "away and back + KVM_SET_GSI_ROUTING";
 	struct irqroute_route *r = b->r[0];
 	struct row *pg, *io, *qpg, *qio;
 
