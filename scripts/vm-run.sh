@@ -291,9 +291,10 @@ if [ "${strays:-0}" -gt 0 ]; then
 	grep -a '^IRQROUTE-TESTBED-STRAY' "$LOG" | sed 's/^/vm-run:   /' >&2
 fi
 if [ "$MODE" = qemu ]; then
-	grep -a '^# e2e-table: ' "$LOG" | sed 's/^# e2e-table: //' >"$BUILD/logs/$NAME.tables"
+	{ grep -a '^# e2e-table: ' "$LOG" || true; } |
+		sed 's/^# e2e-table: //' >"$BUILD/logs/$NAME.tables"
 	sed 's/^/vm-run: /' "$BUILD/logs/$NAME.tables" >&2
-	grep -a '^not ok - ' "$LOG" | sed 's/^/vm-run: /' >&2
+	{ grep -a '^not ok - ' "$LOG" || true; } | sed 's/^/vm-run: /' >&2
 fi
 passed=$(echo "$verdict" | sed -E 's/.*passed=([0-9]+).*/\1/')
 failed=$(echo "$verdict" | sed -E 's/.*failed=([0-9]+).*/\1/')

@@ -206,6 +206,9 @@ info "L2 up: $(uname -r), $(nproc) CPUs"
 # stops shows where.
 echo 8 >/proc/sys/kernel/printk
 echo 30 >/proc/sys/kernel/hung_task_timeout_secs
+# What the quiet boot did not show: its warnings (the checks below look
+# at what comes after the driver is loaded).
+dmesg | grep -A 30 -E 'WARNING|BUG|Call Trace' | sed 's/^/E2E-BOOT-DMESG: /'
 [ "$(nproc)" -ge 2 ] || abort "needs 2 CPUs (cpu1 hotplug), has $(nproc)"
 
 echo "<6>e2e: loading nvme" >/dev/kmsg
