@@ -41,26 +41,12 @@ fi
 # nvme and what modules.dep says it needs. crc64-rocksoft looks its
 # algorithm up at load time (a request_module the initramfs cannot serve):
 # the generic one goes in first.
-declare -A DEPS=() PATHOF=() SEEN=()
-while IFS=: read -r mod deps; do
-	name=${mod##*/}	# basename without a fork per line
-	name=${name%.ko}
-	PATHOF[$name]=$mod
-	DEPS[$name]=$deps
-done <"$MODDIR/modules.dep"
-ORDER=()
-add_module() {	# $1 = module name
-	local d
-	[ -n "${SEEN[$1]:-}" ] && return 0
-	[ -n "${PATHOF[$1]:-}" ] || die "module $1 not in $MODDIR/modules.dep"
-	SEEN[$1]=1
-	for d in ${DEPS[$1]}; do
-		add_module "$(basename "$d" .ko)"
-	done
-	ORDER+=("$1")
-}
-[ -n "${PATHOF[crc64_rocksoft_generic]:-}" ] && add_module crc64_rocksoft_generic
-add_module nvme
+# shellcheck source=scripts/moddep.sh
+. "$ROOT/scripts/moddep.sh"
+moddep_read "$MODDIR"
+[ -n "${PATHOF[nvme]:-}" ] || die "module nvme not in $MODDIR/modules.dep"
+[ -n "${PATHOF[crc64_rocksoft_generic]:-}" ] && moddep_add crc64_rocksoft_generic
+moddep_add nvme
 
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
@@ -70,10 +56,7 @@ ln -s busybox "$STAGE/bin/sh"
 install -m 0755 "$ROOT/selftests/qemu/l2-init.sh" "$STAGE/init"
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$STAGE/e2e/l2-msix" \
 	"$ROOT/selftests/qemu/l2-msix.c"
-for m in "${ORDER[@]}"; do
-	cp "$MODDIR/${PATHOF[$m]}" "$STAGE/e2e/kmod/$m.ko"
-	echo "$m" >>"$STAGE/e2e/kmod/ORDER"
-done
+moddep_stage "$MODDIR" "$STAGE/e2e/kmod"
 
 mkdir -p "$(dirname "$OUT")"
 (cd "$STAGE" && find . -print0 | sort -z |

@@ -74,31 +74,16 @@ WANTED=(irqbypass kvm ccp kvm-amd vfio vfio_iommu_type1 vfio_virqfd
 	vfio-pci-core vfio-pci)
 OPTIONAL=" vfio_virqfd ccp "
 
-declare -A DEPS=() PATHOF=() DONE=()
-while IFS=: read -r mod deps; do
-	name=${mod##*/}	# basename without a fork per line
-	name=${name%.ko}
-	PATHOF[$name]=$mod
-	DEPS[$name]=$deps
-done <"$MODDIR/modules.dep"
-
-ORDER=()
-add_module() {	# $1 = module name
-	local d
-	[ -n "${DONE[$1]:-}" ] && return 0
-	DONE[$1]=1
-	for d in ${DEPS[$1]}; do
-		add_module "$(basename "$d" .ko)"
-	done
-	ORDER+=("$1")
-}
+# shellcheck source=scripts/moddep.sh
+. "$ROOT/scripts/moddep.sh"
+moddep_read "$MODDIR"
 
 for m in "${WANTED[@]}"; do
 	if [ -z "${PATHOF[$m]:-}" ]; then
 		case $OPTIONAL in *" $m "*) continue ;; esac
 		die "module $m not found in $MODDIR/modules.dep"
 	fi
-	add_module "$m"
+	moddep_add "$m"
 done
 
 STAGE=$(mktemp -d)
@@ -117,10 +102,7 @@ cp "$ROOT/selftests/faults/CASES" "$STAGE/irqroute/tests/CASES.faults"
 ${CC:-cc} -static -O2 -Wall -Werror -o "$STAGE/irqroute/kvm-hold" \
 	"$ROOT/scripts/kvm-hold.c"
 
-for m in "${ORDER[@]}"; do
-	cp "$MODDIR/${PATHOF[$m]}" "$STAGE/irqroute/kmod/$m.ko"
-	echo "$m" >>"$STAGE/irqroute/kmod/ORDER"
-done
+moddep_stage "$MODDIR" "$STAGE/irqroute/kmod"
 
 if [ -n "$KO" ]; then
 	[ -f "$KO" ] || die "no $KO"
