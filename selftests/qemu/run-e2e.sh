@@ -340,7 +340,17 @@ run_qemu() {	# $1 = control|irqroute
 	case $verdict in
 	"E2E: passed "*) ok "$run: L2 guest: ${verdict#E2E: passed }" ;;
 	"E2E: failed "*) bad "L2 guest: ${verdict#E2E: failed }" ;;
-	*) bad "no verdict from the L2 guest (console: $dir/console.log above)" ;;
+	*)
+		why="console above"
+		if grep -aq 'Kernel panic' "$dir/console.txt"; then
+			why="L2 kernel panic, above"
+		elif [ "$qrc" = 0 ]; then
+			# -no-reboot: a guest reset (a triple fault prints
+			# nothing) ends QEMU like a poweroff.
+			why="L2 reset without a panic message (triple fault?) after: $(grep -a '^E2E-INFO' "$dir/console.txt" | tail -n1)"
+		fi
+		bad "no verdict from the L2 guest ($why)"
+		;;
 	esac
 	if [ "$qrc" = 0 ]; then ok "$run: QEMU exit status 0"; else bad "QEMU exit status $qrc"; fi
 	counts=$(grep -a '^E2E-COUNTS: ' "$dir/console.txt" | tail -n1)
