@@ -338,7 +338,7 @@ run_one() {	# $1 = label, $2 = program
 
 # Mode qemu: the end-to-end test with a real VMM (selftests/qemu/run-e2e.sh,
 # bounded by the test timeout; each QEMU run inside by its own). Its cases
-# come back in /tmp/e2e.result ("passed failed").
+# come back in /tmp/e2e.result ("passed failed reruns").
 run_e2e() {
 	echo "# ===== qemu end-to-end ====="
 	if [ ! -x /irqroute/qemu/run-e2e.sh ]; then
@@ -352,9 +352,10 @@ run_e2e() {
 		not_ok "e2e: run-e2e.sh gave no result (exit status $rc)"
 		return
 	fi
-	read -r p f </tmp/e2e.result
+	read -r p f r </tmp/e2e.result
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
+	RERUNS=$((RERUNS + ${r:-0}))
 	[ "$p" -gt 0 ] || not_ok "e2e: no case passed"
 	[ "$rc" = 0 ] || not_ok "e2e: run-e2e.sh exit status $rc"
 }

@@ -56,7 +56,7 @@ say() { echo "# e2e: $*"; }
 table() { echo "# e2e-table: $*"; }
 
 end() {
-	echo "$PASSED $FAILED" >/tmp/e2e.result
+	echo "$PASSED $FAILED ${RERUNS:-0}" >/tmp/e2e.result
 	exit 0
 }
 fatal() {
@@ -289,6 +289,7 @@ run_qemu() {	# $1 = control|irqroute
 		$QEMU -L $E2E/firmware -machine q35 -accel "$accel" \
 		-cpu host -m $L2_MEM -smp 2 -nodefaults -display none \
 		-no-reboot -serial "file:$dir/console.log" \
+		-trace qemu_system_shutdown_request \
 		-kernel $E2E/l2/vmlinuz -initrd $E2E/l2/initramfs.cpio.gz \
 		-append "$cmdline" \
 		-device "vfio-pci,host=$BDF,rombar=0" \
@@ -356,10 +357,14 @@ run_qemu() {	# $1 = control|irqroute
 		why="console above"
 		if grep -aq 'Kernel panic' "$dir/console.txt"; then
 			why="L2 kernel panic, above"
-		elif [ "$qrc" = 0 ]; then
-			# -no-reboot: a guest reset (a triple fault prints
-			# nothing) ends QEMU like a poweroff.
-			why="L2 reset without a panic message (triple fault?) after: $(grep -a '^E2E-INFO' "$dir/console.txt" | tail -n1)"
+		elif [ "$qrc" = 0 ] &&
+		     ! grep -q qemu_system_shutdown_request "$dir/qemu.out"; then
+			# -no-reboot: a guest reset ends QEMU like a poweroff,
+			# but only a poweroff asks qemu_system_shutdown_request
+			# (traced). A reset without a panic is a triple fault:
+			# the testbed's nested-SVM state loss (testing.rst 9).
+			TESTBED_FAULT="L2 reset without a panic (triple fault) after: $(grep -a '^E2E-INFO' "$dir/console.txt" | tail -n1)"
+			return
 		fi
 		bad "no verdict from the L2 guest ($why)"
 		;;
@@ -498,8 +503,27 @@ run_qemu() {	# $1 = control|irqroute
 	esac
 }
 
+# A run whose L2 guest triple-faulted (TESTBED_FAULT) cannot have been
+# irqroute's doing: irqroute delivers MSIs through KVM's local APIC only,
+# and Linux takes any vector. Its results are dropped and it runs again,
+# up to three attempts, as vm-init.sh does for a selftest case with a
+# testbed fault (testbed_reruns on the verdict line).
+RERUNS=0
 for r in $RUNS; do
-	run_qemu "$r"
+	attempt=1
+	while :; do
+		p0=$PASSED f0=$FAILED
+		TESTBED_FAULT=""
+		run_qemu "$r"
+		[ -n "$TESTBED_FAULT" ] || break
+		if [ $attempt -ge 3 ]; then
+			not_ok "$r: testbed fault in 3 attempts: $TESTBED_FAULT"
+			break
+		fi
+		echo "IRQROUTE-TESTBED-FAULT: e2e run $r, attempt $attempt: $TESTBED_FAULT; running it again"
+		PASSED=$p0 FAILED=$f0 RERUNS=$((RERUNS + 1))
+		attempt=$((attempt + 1))
+	done
 done
 
 # --- side by side ---------------------------------------------------------------
