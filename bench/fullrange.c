@@ -144,6 +144,19 @@ static void full_trace(struct full *f)
 	ftrace_stop();
 }
 
+/* One row: set_msi against one of the stock pushes, target 1.1x. */
+static void full_row(struct row *row, double ir, unsigned int ir_n,
+		     double stock, unsigned int stock_n, double paired_diff)
+{
+	row_target(row, TGT_RATIO_MAX, 1.1, "<= 1.1");
+	row->ir = ir;
+	row->ir_n = ir_n;
+	row->stock = stock;
+	row->stock_n = stock_n;
+	snprintf(row->note, sizeof(row->note), "paired difference %.0f us",
+		 paired_diff);
+}
+
 void bench_full_range(void)
 {
 	unsigned int n = cfg.quick ? FULL_N_QUICK : FULL_N;
@@ -185,23 +198,11 @@ void bench_full_range(void)
 	row = row_set(ROW_FULL_SAME_VM, "us",
 		      "set_msi, 1 of %u, no defaults or base routes "
 		      "(stock: KVM_SET_GSI_ROUTING, same table, same VM)", n);
-	row_target(row, TGT_RATIO_MAX, 1.1, "<= 1.1");
-	row->ir = med[0];
-	row->ir_n = cnt[0];
-	row->stock = med[1];
-	row->stock_n = cnt[1];
-	snprintf(row->note, sizeof(row->note), "paired difference %.0f us",
-		 d_same);
+	full_row(row, med[0], cnt[0], med[1], cnt[1], d_same);
 	row = row_set(ROW_FULL_RAW_VM, "us",
 		      "the same set_msi (stock: the same push, a VM with "
 		      "%u raw KVM irqfds)", n);
-	row_target(row, TGT_RATIO_MAX, 1.1, "<= 1.1");
-	row->ir = med[0];
-	row->ir_n = cnt[0];
-	row->stock = med[2];
-	row->stock_n = cnt[2];
-	snprintf(row->note, sizeof(row->note), "paired difference %.0f us",
-		 d_raw);
+	full_row(row, med[0], cnt[0], med[2], cnt[2], d_raw);
 	detail("\n#### set_msi on a full range without defaults or base "
 	       "routes\n\n"
 	       "Attached with gsi_base %u, nr_routes %u, flags 0; every "
