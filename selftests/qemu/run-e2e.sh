@@ -229,11 +229,11 @@ mon() {
 }
 
 # Where code at a kernel address is ($1 = 16 hex digits, $2 = the run's
-# console, with the L2 module lines): L1's kernel or a module of L1
-# (/proc/kallsyms, /proc/modules), or L2's kernel (booted nokaslr, at
-# ffffffff81000000: the same build as L1's, so L1's symbols shifted) or an
-# L2 module (E2E-MODULE lines). Only the low 32 bits are compared (awk's
-# numbers are doubles); kernel text is all in ffffffff........
+# console, with L2's E2E-KTEXT and E2E-MODULE lines): L1's kernel or a
+# module of L1 (/proc/kallsyms, /proc/modules), or L2's kernel (the same
+# build as L1's: L1's symbols shifted to where L2's _text is) or an L2
+# module. Only the low 32 bits are compared (awk's numbers are doubles);
+# kernel text is all in ffffffff........
 where() {
 	awk -v rip="$1" -v console="$2" '
 	function hexval(h,  i, v) {
@@ -256,6 +256,10 @@ where() {
 				l1mod = sprintf("[%s]+0x%x", f[1], r - lo(f[6]))
 		}
 		while ((getline l < console) > 0) {
+			if (l ~ /^E2E-KTEXT /) {
+				split(l, f, " ")
+				l2text = lo(f[2])
+			}
 			if (l !~ /^E2E-MODULE /)
 				continue
 			split(l, f, " ")
@@ -275,10 +279,10 @@ where() {
 			addr[n] = a
 			name[n++] = f[3]
 		}
-		l2 = r - hexval("81000000") + t0
+		l2 = r - l2text + t0
 		if (t0 && r >= t0 && r < t1)
 			l1 = sym(r)
-		if (t0 && l2 >= t0 && l2 < t1)
+		if (t0 && l2text && l2 >= t0 && l2 < t1)
 			l2k = sym(l2)
 		out = ""
 		if (l1mod != "") out = out " L1:" l1mod
@@ -365,9 +369,7 @@ run_qemu() {	# $1 = control|irqroute
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	mkfifo "$dir/peek.fifo" "$dir/mon.in" "$dir/mon.out"
-	# nokaslr: L2's kernel addresses name themselves with L1's symbols
-	# (where()).
-	cmdline="console=ttyS0 quiet panic=-1 nokaslr iomem=relaxed e2e_cycles=$CYCLES e2e_hotplugs=$HOTPLUGS e2e_pba=$PBA"
+	cmdline="console=ttyS0 quiet panic=-1 iomem=relaxed e2e_cycles=$CYCLES e2e_hotplugs=$HOTPLUGS e2e_pba=$PBA"
 	say "===== run $run: -accel $accel, $CYCLES cycles, L2 $L2_MEM MB, 2 vCPUs ====="
 	start=$(date +%s)
 	# --seccomp-bpf: only the traced calls stop QEMU. -xx: the marker
