@@ -215,6 +215,10 @@ echo "<6>e2e: loading nvme" >/dev/kmsg
 while read -r m; do
 	insmod "/e2e/kmod/$m.ko" || abort "insmod $m failed"
 done </e2e/kmod/ORDER
+# Where they and the kernel are (KASLR), for the L1 side to name a
+# stopped vCPU's RIP.
+awk '{ print "E2E-MODULE", $1, $2, $6 }' /proc/modules
+awk '$3 == "_text" { print "E2E-KTEXT", $1 }' /proc/kallsyms
 
 BDF=""
 for d in /sys/bus/pci/devices/*; do

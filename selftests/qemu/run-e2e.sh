@@ -218,13 +218,106 @@ peek() {	# $1 = run, $2 = dir: read the irqroute counters of the running QEMU
 # A run that stopped making progress: where L2's vCPUs are (QEMU's
 # monitor, bounded: it needs the vCPU threads to leave KVM_RUN), where
 # QEMU's threads are in L1's kernel, what L1's kernel said; then kill it.
+# An HMP command to QEMU's monitor ($1 = dir, $2 = command): prints what
+# it answered within $3 seconds (default 2; a vCPU thread that does not
+# leave KVM_RUN delays "info registers").
+mon() {
+	o=$(wc -c <"$1/mon.txt")
+	printf '%s\n' "$2" >"$1/mon.in" &
+	sleep "${3:-2}"
+	tail -c +$((o + 1)) "$1/mon.txt" | tr -d '\r'
+}
+
+# Where code at a kernel address is ($1 = 16 hex digits, $2 = the run's
+# console, with L2's E2E-KTEXT and E2E-MODULE lines): L1's kernel or a
+# module of L1 (/proc/kallsyms, /proc/modules), or L2's kernel (the same
+# build as L1's: L1's symbols shifted to where L2's _text is) or an L2
+# module. Only the low 32 bits are compared (awk's numbers are doubles);
+# kernel text is all in ffffffff........
+where() {
+	awk -v rip="$1" -v console="$2" '
+	function hexval(h,  i, v) {
+		v = 0
+		h = tolower(h)
+		for (i = 1; i <= length(h); i++)
+			v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+		return v
+	}
+	function lo(a) { sub(/^0x/, "", a); return hexval(substr(a, 9, 8)) }
+	BEGIN {
+		if (substr(rip, 1, 8) != "ffffffff") {
+			print "not kernel code"
+			exit
+		}
+		r = lo(rip)
+		while ((getline l < "/proc/modules") > 0) {
+			split(l, f, " ")
+			if (r >= lo(f[6]) && r < lo(f[6]) + f[2])
+				l1mod = sprintf("[%s]+0x%x", f[1], r - lo(f[6]))
+		}
+		while ((getline l < console) > 0) {
+			if (l ~ /^E2E-KTEXT /) {
+				split(l, f, " ")
+				l2text = lo(f[2])
+			}
+			if (l !~ /^E2E-MODULE /)
+				continue
+			split(l, f, " ")
+			if (r >= lo(f[4]) && r < lo(f[4]) + f[3])
+				l2mod = sprintf("[%s]+0x%x", f[2], r - lo(f[4]))
+		}
+		n = 0
+		while ((getline l < "/proc/kallsyms") > 0) {
+			split(l, f, " ")
+			if (f[4] != "" || f[2] !~ /^[tT]$/ || substr(f[1], 1, 8) != "ffffffff")
+				continue
+			a = lo(f[1])
+			if (f[3] == "_text")
+				t0 = a
+			if (f[3] == "_etext")
+				t1 = a
+			addr[n] = a
+			name[n++] = f[3]
+		}
+		l2 = r - l2text + t0
+		if (t0 && r >= t0 && r < t1)
+			l1 = sym(r)
+		if (t0 && l2text && l2 >= t0 && l2 < t1)
+			l2k = sym(l2)
+		out = ""
+		if (l1mod != "") out = out " L1:" l1mod
+		if (l1 != "") out = out " L1:" l1
+		if (l2mod != "") out = out " L2:" l2mod
+		if (l2k != "") out = out " L2:" l2k
+		print (out == "" ? "unknown" : substr(out, 2))
+	}
+	function sym(v,  i, b) {
+		b = -1
+		for (i = 0; i < n; i++)
+			if (addr[i] <= v && (b < 0 || addr[i] > addr[b]))
+				b = i
+		return b < 0 ? "" : sprintf("%s+0x%x", name[b], v - addr[b])
+	}'
+}
+
+# The vCPUs of a stopped or stuck L2: RIP (named by where()), CPL, CR3.
+vcpus() {	# $1 = run, $2 = dir
+	mon "$2" "info registers -a" 10 >"$2/regs.txt"
+	awk '/^CPU#/ { cpu = $1 } /^RIP=/ { print cpu, $1, $4 " " $8 } /^CR0=/ { print cpu, $2, $3 }' \
+		"$2/regs.txt" | while read -r cpu a b; do
+		case $a in
+		RIP=*) echo "# e2e: $1: $cpu ${a} ${b} ($(where "${a#RIP=}" "$2/console.txt"))" ;;
+		*) echo "# e2e: $1: $cpu $a $b" ;;
+		esac
+	done
+}
+
 stuck() {	# $1 = run, $2 = dir
 	qpid=$(cat "$2/qemu.pid" 2>/dev/null)
 	say "$1: ----- stuck: L2 vCPUs (QEMU monitor) -----"
-	printf 'info status\ninfo cpus\ninfo registers -a\n' >"$2/mon.in" &
-	sleep 10
-	tr -d '\r' <"$2/mon.txt" | grep -aE 'VM status|CPU #|^RIP|^RAX|^CR0|^EFER|HLT' |
-		sed "s/^/# e2e: $1: mon: /" | head -n 60
+	tr -d '\r' <"$2/console.log" >"$2/console.txt"
+	mon "$2" "info status" | sed "s/^/# e2e: $1: mon: /"
+	vcpus "$1" "$2"
 	if [ -n "$qpid" ]; then
 		say "$1: ----- stuck: QEMU's threads in L1 -----"
 		for t in /proc/"$qpid"/task/*; do
@@ -288,7 +381,7 @@ run_qemu() {	# $1 = control|irqroute
 		-E IRQROUTE_PEEK_OUT="$dir/stats.txt" \
 		$QEMU -L $E2E/firmware -machine q35 -accel "$accel" \
 		-cpu host -m $L2_MEM -smp 2 -nodefaults -display none \
-		-no-reboot -serial "file:$dir/console.log" \
+		-no-reboot -no-shutdown -serial "file:$dir/console.log" \
 		-trace qemu_system_shutdown_request \
 		-kernel $E2E/l2/vmlinuz -initrd $E2E/l2/initramfs.cpio.gz \
 		-append "$cmdline" \
@@ -305,8 +398,14 @@ run_qemu() {	# $1 = control|irqroute
 	last_size=0
 	last_out=$start
 	# Drain the monitor's output: QEMU must never block on that pipe.
-	cat "$dir/mon.out" >"$dir/mon.txt" &
+	: >"$dir/mon.txt"
+	cat "$dir/mon.out" >>"$dir/mon.txt" &
 	monpid=$!
+	# -no-reboot -no-shutdown: a guest that resets (a triple fault prints
+	# nothing) or powers off is stopped with its registers, not gone.
+	# Asked after 15 s of silence; a poweroff after E2E-DONE is the end.
+	last_status=$start
+	ended=""
 	while kill -0 $spid 2>/dev/null; do
 		sleep 1
 		show_console "$run" "$dir/console.log"
@@ -326,6 +425,24 @@ run_qemu() {	# $1 = control|irqroute
 		if [ $peeked = 0 ] && grep -q '^E2E-DONE' "$dir/console.log" 2>/dev/null; then
 			peek "$run" "$dir"
 			peeked=1
+		fi
+		if [ -z "$ended" ] && { grep -q 'reboot: Power down' "$dir/console.log" ||
+		   { [ $((now - last_out)) -ge 15 ] && [ $((now - last_status)) -ge 15 ]; }; }; then
+			last_status=$now
+			case $(mon "$dir" "info status") in
+			*"paused (shutdown)"*)
+				tr -d '\r' <"$dir/console.log" >"$dir/console.txt"
+				# Only a poweroff asks for a shutdown (traced).
+				if grep -q qemu_system_shutdown_request "$dir/qemu.out"; then
+					ended=poweroff
+				else
+					ended=reset
+					say "$run: ----- L2 stopped without powering off (reset, triple fault or panic) -----"
+					vcpus "$run" "$dir"
+				fi
+				mon "$dir" quit >/dev/null
+				;;
+			esac
 		fi
 		if [ $((now - start)) -ge "$RUN_TIMEOUT" ]; then
 			bad "QEMU still running after ${RUN_TIMEOUT}s: stopped"
@@ -357,13 +474,13 @@ run_qemu() {	# $1 = control|irqroute
 		why="console above"
 		if grep -aq 'Kernel panic' "$dir/console.txt"; then
 			why="L2 kernel panic, above"
-		elif [ "$qrc" = 0 ] &&
-		     ! grep -q qemu_system_shutdown_request "$dir/qemu.out"; then
-			# -no-reboot: a guest reset ends QEMU like a poweroff,
-			# but only a poweroff asks qemu_system_shutdown_request
-			# (traced). A reset without a panic is a triple fault:
-			# the testbed's nested-SVM state loss (testing.rst 9).
-			TESTBED_FAULT="L2 reset without a panic (triple fault) after: $(grep -a '^E2E-INFO' "$dir/console.txt" | tail -n1)"
+		elif [ "$ended" = reset ]; then
+			# -no-reboot -no-shutdown: the guest stopped without
+			# asking qemu_system_shutdown_request (traced): a reset,
+			# and without a panic a triple fault: the testbed's
+			# nested-SVM state loss (testing.rst 9). Its vCPUs, as
+			# it stopped, are above.
+			TESTBED_FAULT="L2 reset without a panic (triple fault; vCPUs above) after: $(grep -a '^E2E-INFO' "$dir/console.txt" | tail -n1)"
 			return
 		fi
 		bad "no verdict from the L2 guest ($why)"
