@@ -189,7 +189,7 @@ per() {	# $1 / $2 with two decimals, "-" if $2 is 0
 # Show the guest's console lines not shown yet ($1 = run, $2 = log).
 SHOWN=0
 show_console() {
-	n=$(wc -l <"$2" 2>/dev/null || echo 0)
+	n=$({ wc -l <"$2"; } 2>/dev/null || echo 0)
 	[ "$n" -gt "$SHOWN" ] || return 0
 	sed -n "$((SHOWN + 1)),${n}p" "$2" | tr -d '\r' | sed "s/^/# l2 $1: /"
 	SHOWN=$n
