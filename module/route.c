@@ -271,9 +271,10 @@ void irqroute_route_undo_create(struct irqroute *ir, u32 index)
 /*
  * Stage @cfg for @r and commit unless deferred. If KVM refuses the table,
  * only this call's change is dropped; other staged changes wait for
- * IRQROUTE_COMMIT.
+ * IRQROUTE_COMMIT. Inlined, one frame less under KVM's allocations (see
+ * irqroute_kvm_ioctl_copy()).
  */
-static int irqroute_route_stage(struct irqroute_route *r,
+static __always_inline int irqroute_route_stage(struct irqroute_route *r,
 				const struct irqroute_msi_cfg *cfg, bool defer)
 {
 	struct irqroute_msi_cfg old = r->staged;
