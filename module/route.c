@@ -274,8 +274,9 @@ void irqroute_route_undo_create(struct irqroute *ir, u32 index)
  * IRQROUTE_COMMIT. Inlined, one frame less under KVM's allocations (see
  * irqroute_kvm_ioctl_copy()).
  */
-static __always_inline int irqroute_route_stage(struct irqroute_route *r,
-				const struct irqroute_msi_cfg *cfg, bool defer)
+static __always_inline int
+irqroute_route_stage(struct irqroute_route *r,
+		     const struct irqroute_msi_cfg *cfg, bool defer)
 {
 	struct irqroute_msi_cfg old = r->staged;
 	int ret;

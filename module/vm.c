@@ -118,10 +118,11 @@ efault:
  * there is one, and run KVM's ioctl @cmd on them. Inlined: under slab
  * debugging with user tracking (slub_debug=U), each of the 2 x N
  * allocations KVM makes for a table of N MSIs unwinds every frame above
- * it, and module frames are the costly ones (bench/RESULTS.md, issue 16).
+ * it (bench/RESULTS.md, issue 16, item 0).
  */
-static __always_inline long irqroute_kvm_ioctl_copy(struct irqroute *ir, unsigned int cmd,
-				    const void *src, size_t off, size_t len)
+static __always_inline long
+irqroute_kvm_ioctl_copy(struct irqroute *ir, unsigned int cmd,
+			const void *src, size_t off, size_t len)
 {
 	unsigned long uaddr, map_len;
 	long ret;
