@@ -27,6 +27,10 @@
 #define VEC_RAW			0xd8	/* BENCH_RAW_GSI's MSI */
 #define VEC_A			0x50	/* routes, set_msi "before" */
 #define VEC_B			0x51	/* set_msi's "after" */
+#define VEC_C			0x52	/* the second route of two senders */
+#define VEC_RAW2		0xd9	/* BENCH_RAW_GSI2's MSI */
+/* The second raw irqfd of the two-sender row. */
+#define BENCH_RAW_GSI2		41
 
 #define BENCH_MAX_NS		4
 
@@ -102,6 +106,8 @@ enum row_id {
 	/* issue 16: QEMU's mask path, the second stock comparator */
 	ROW_MASK_PAGE_QEMU,
 	ROW_MASK_IOCTL_QEMU,
+	/* issue 16: two senders on two CPUs, two routes */
+	ROW_TPUT_TWO,
 	NR_ROWS,
 };
 
@@ -218,6 +224,7 @@ void bench_mask(struct bench *b);
 void bench_delivery(struct bench *b);
 void bench_delivery_edu(struct bench *b);
 void bench_throughput(struct bench *b);
+void bench_throughput_two(struct bench *b);
 void bench_unmask(struct bench *b);
 void bench_routing(struct bench *b);
 void bench_scale(void);

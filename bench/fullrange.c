@@ -159,7 +159,9 @@ static void full_row(struct row *row, double ir, unsigned int ir_n,
 
 void bench_full_range(void)
 {
-	unsigned int n = cfg.quick ? FULL_N_QUICK : FULL_N;
+	/* IRQROUTE_BENCH_FULL_N: another range size, for a trace. */
+	unsigned int n = guest_env_ulong("IRQROUTE_BENCH_FULL_N",
+					 cfg.quick ? FULL_N_QUICK : FULL_N);
 	unsigned int max = guest_env_ulong("IRQROUTE_BENCH_FULL_ITERS",
 					   cfg.slow_iters);
 	struct sample s[3];
@@ -169,6 +171,9 @@ void bench_full_range(void)
 	struct full f;
 	uint64_t c0;
 
+	if (!n || n > IRQROUTE_MAX_ROUTES - FULL_GSI_BASE)
+		fail("IRQROUTE_BENCH_FULL_N=%u: 1 to %u", n,
+		     IRQROUTE_MAX_ROUTES - FULL_GSI_BASE);
 	note("full range: %u routes from GSI %u, no defaults, no base routes",
 	     n, FULL_GSI_BASE);
 	full_setup(&f, n);

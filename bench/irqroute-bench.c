@@ -170,6 +170,7 @@ int main(void)
 	bench_delivery(b);
 	bench_delivery_edu(b);
 	bench_throughput(b);
+	bench_throughput_two(b);
 	bench_unmask(b);
 	bench_routing(b);
 	teardown(b);

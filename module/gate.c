@@ -142,7 +142,7 @@ static void irqroute_handoff(struct irq_work *work)
 
 	if (deliver)
 		irqroute_route_fire(r);
-	trace_irqroute_handoff(r->gsi, r->index, deliver);
+	trace_irqroute_handoff(irqroute_route_gsi(r), r->index, deliver);
 	/* The last access to the route; counted by irqroute_route_queue(). */
 	atomic_dec_return_release(&r->running);
 }
@@ -208,7 +208,8 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 	if (unlikely(__this_cpu_read(irqroute_in_handoff))) {
 		set_bit(r->index, r->ir->pending);
 		this_cpu_inc(r->ir->stats.hot->feedback);
-		trace_irqroute_gate(r->gsi, r->index, IRQROUTE_GATE_FEEDBACK);
+		trace_irqroute_gate(irqroute_route_gsi(r), r->index,
+				    IRQROUTE_GATE_FEEDBACK);
 		return 1;
 	}
 	/*
@@ -227,7 +228,7 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 		irqroute_route_queue(r);
 		action = IRQROUTE_GATE_DEFERRED;
 	}
-	trace_irqroute_gate(r->gsi, r->index, action);
+	trace_irqroute_gate(irqroute_route_gsi(r), r->index, action);
 	atomic_dec_return_release(&r->running);
 	/* Handled: stop the walk, like KVM's own irqfd. */
 	return 1;
@@ -242,16 +243,24 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
  * priority waiters in the order they came, and from 6.17 KVM refuses with
  * EBUSY): the gate, which stops the walk, keeps every signal.
  */
+struct irqroute_gate_poll {
+	poll_table pt;
+	struct irqroute_route *r;
+	bool busy;		/* the trigger had an exclusive waiter */
+	u64 counted;		/* what the trigger had counted before */
+};
+
 static void irqroute_gate_queue(struct file *file, wait_queue_head_t *wqh,
 				poll_table *pt)
 {
-	struct irqroute_route *r = container_of(pt, struct irqroute_route, pt);
+	struct irqroute_gate_poll *gp =
+		container_of(pt, struct irqroute_gate_poll, pt);
+	struct irqroute_route *r = gp->r;
 	unsigned long flags;
 	u64 cnt = 0;
 
-	r->gate_busy = irqroute_add_wait_queue_priority_exclusive(wqh,
-								  &r->wait);
-	if (r->gate_busy)
+	gp->busy = irqroute_add_wait_queue_priority_exclusive(wqh, &r->wait);
+	if (gp->busy)
 		return;
 	/*
 	 * A count from before the gate was there is the route's pending bit
@@ -262,7 +271,7 @@ static void irqroute_gate_queue(struct file *file, wait_queue_head_t *wqh,
 	spin_lock_irqsave(&wqh->lock, flags);
 	eventfd_ctx_do_read(r->trigger, &cnt);
 	spin_unlock_irqrestore(&wqh->lock, flags);
-	r->gate_counted = cnt;
+	gp->counted = cnt;
 }
 
 struct irqroute_wqh_finder {
@@ -288,6 +297,7 @@ static void irqroute_wqh_find(struct file *file, wait_queue_head_t *wqh,
 int irqroute_gate_register(struct irqroute_route *r, struct file *trigger)
 {
 	struct irqroute_wqh_finder finder = { .wqh = NULL };
+	struct irqroute_gate_poll gp = { .r = r };
 	__poll_t events;
 
 	lockdep_assert_held(&r->ir->lock);
@@ -312,17 +322,17 @@ int irqroute_gate_register(struct irqroute_route *r, struct file *trigger)
 
 	init_irq_work(&r->handoff, irqroute_handoff);
 	init_waitqueue_func_entry(&r->wait, irqroute_gate_wakeup);
-	init_poll_funcptr(&r->pt, irqroute_gate_queue);
+	init_poll_funcptr(&gp.pt, irqroute_gate_queue);
 
-	vfs_poll(trigger, &r->pt);
-	if (r->gate_busy)
+	vfs_poll(trigger, &gp.pt);
+	if (gp.busy)
 		return -EBUSY;
 
 	/*
 	 * A signal that came before the gate was there (its count taken by
 	 * irqroute_gate_queue()). The route has no MSI yet, so it is pending.
 	 */
-	if (r->gate_counted) {
+	if (gp.counted) {
 		set_bit(r->index, r->ir->pending);
 		this_cpu_inc(r->ir->stats.hot->pended);
 	}

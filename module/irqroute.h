@@ -91,22 +91,8 @@ struct irqroute_msi_cfg {
 /**
  * struct irqroute_route - one GSI and its trigger eventfd
  * @ir: the attachment; constant
- * @index: index in the range and bit in the shared bitmaps; constant
- * @gsi: ir->gsi_base + @index; constant
- * @state: IRQROUTE_ROUTE_* bits, atomic bitops. Written under ir->lock,
- *	read locklessly by the gate and the lockless unmask.
- * @trigger: the trigger eventfd (a reference); constant
- * @irqfd: the private eventfd KVM's irqfd for @gsi waits on (a reference);
- *	constant
- * @irqfd_file: the file of @irqfd (a reference). KVM's irqfd lives until
- *	the last reference to it is dropped; constant
- * @wait: the gate, a priority wait-queue entry on @trigger
- * @pt: used once, to find @trigger's wait queue through vfs_poll()
- * @irqfd_wqh: the wait queue of @irqfd, where KVM's irqfd waits; the
- *	gate wakes it directly (trylock); constant after gate registration
- * @handoff: signals @irqfd outside the trigger's wake-up when the direct
- *	hand-off cannot take @irqfd_wqh's lock (nested eventfd signalling
- *	is refused by the eventfd core)
+ * @index: index in the range and bit in the shared bitmaps; constant.
+ *	The route's GSI is ir->gsi_base + @index (irqroute_route_gsi()).
  * @running: gates between their state check and the end of their direct
  *	hand-off, plus hand-offs queued or executing (counted by the gate
  *	when it queues one), plus unmasks between their state check and
@@ -114,30 +100,39 @@ struct irqroute_msi_cfg {
  *	ir->lock). An irq_work re-queued on another CPU while it
  *	runs executes on both at once, and irq_work_sync() may return while
  *	one still runs; this count covers every one.
+ * @state: IRQROUTE_ROUTE_* bits, atomic bitops. Written under ir->lock,
+ *	read locklessly by the gate and the lockless unmask.
+ * @trigger: the trigger eventfd (a reference); constant
+ * @irqfd: the private eventfd KVM's irqfd for the GSI waits on (a
+ *	reference); constant
+ * @irqfd_file: the file of @irqfd (a reference). KVM's irqfd lives until
+ *	the last reference to it is dropped; constant
+ * @wait: the gate, a priority wait-queue entry on @trigger
+ * @irqfd_wqh: the wait queue of @irqfd, where KVM's irqfd waits; the
+ *	gate wakes it directly (trylock); constant after gate registration
+ * @handoff: signals @irqfd outside the trigger's wake-up when the direct
+ *	hand-off cannot take @irqfd_wqh's lock (nested eventfd signalling
+ *	is refused by the eventfd core)
  * @rcu: frees the route after irq_work_single() is done with @handoff
- * @gate_busy: set by the poll callback when @trigger already has an
- *	exclusive waiter; read after vfs_poll() returns
- * @gate_counted: set by the poll callback when it took a count that
- *	@trigger had before the gate; read after vfs_poll() returns
  * @staged: the MSI the next commit will install; ir->lock
  * @committed: the MSI in KVM's table; ir->lock
+ *
+ * One per vector, so its size is per-route memory: 192 bytes on x86-64
+ * (kmalloc-192), checked in irqroute_route_create(). What is needed only
+ * while the gate registers lives on that call's stack.
  */
 struct irqroute_route {
 	struct irqroute *ir;
 	u32 index;
-	u32 gsi;
+	atomic_t running;
 	unsigned long state;
 	struct eventfd_ctx *trigger;
 	struct eventfd_ctx *irqfd;
 	struct file *irqfd_file;
 	wait_queue_entry_t wait;
-	poll_table pt;
 	wait_queue_head_t *irqfd_wqh;
 	struct irq_work handoff;
-	atomic_t running;
 	struct rcu_head rcu;
-	bool gate_busy;
-	bool gate_counted;
 	struct irqroute_msi_cfg staged;
 	struct irqroute_msi_cfg committed;
 };
@@ -234,8 +229,10 @@ struct irqroute_delegate_k {
  *	writes it without one); the pointer is constant once attached
  * @pending: pending bitmap inside @shm; likewise. Whoever clears a bit
  *	with test_and_clear_bit() owns the edge (delivers or reports it)
- * @table: where commits and creates build the arguments of KVM's
- *	ioctls (kernel memory), copied to user memory for each call
+ * @table: where commits build the table for KVM_SET_GSI_ROUTING (kernel
+ *	memory, kvmalloc'd), copied to user memory for each call
+ * @table_cap: entries @table has room for: the x86 defaults, the base
+ *	routes and one per route of the range; grows with the base routes
  * @scratch: the VMM's scratch area (IRQROUTE_ATTACH), or 0; constant once
  *	attached
  * @stats: counters
@@ -264,11 +261,18 @@ struct irqroute {
 	void *shm;
 	unsigned long *mask;
 	unsigned long *pending;
-	void *table;
+	struct kvm_irq_routing *table;
+	u32 table_cap;
 	u64 scratch;
 	struct irqroute_counters stats;
 	struct irqroute_link *link;
 };
+
+/* The route's GSI. */
+static inline u32 irqroute_route_gsi(const struct irqroute_route *r)
+{
+	return r->ir->gsi_base + r->index;
+}
 
 /* ir->routes[@i], for a holder of ir->lock. */
 static inline struct irqroute_route *irqroute_route_at(struct irqroute *ir,
@@ -301,10 +305,8 @@ u32 irqroute_delegation_first(const struct irqroute_delegation *d);
 /* vm.c: the KVM VM file and its ioctls */
 int irqroute_attach(struct irqroute *ir, void *data);
 void irqroute_detach(struct irqroute *ir);
-int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off,
-			 size_t len);
-void *irqroute_table_irqfd(struct irqroute *ir);
-size_t irqroute_table_irqfd_off(void);
+int irqroute_table_ioctl(struct irqroute *ir, size_t len);
+int irqroute_irqfd_ioctl(struct irqroute *ir, const struct kvm_irqfd *irqfd);
 
 /* table.c: the VM's routing table */
 int irqroute_set_base_routes(struct irqroute *ir, void *data);

@@ -96,7 +96,7 @@ static void irqroute_table_entry(const struct irqroute_route *r,
 				 struct kvm_irq_routing_entry *e)
 {
 	*e = (struct kvm_irq_routing_entry){
-		.gsi = r->gsi,
+		.gsi = irqroute_route_gsi(r),
 		.type = KVM_IRQ_ROUTING_MSI,
 		.flags = r->staged.flags,
 		.u.msi = {
@@ -108,11 +108,38 @@ static void irqroute_table_entry(const struct irqroute_route *r,
 	};
 }
 
+/* Entries the table can reach with @nr_base base routes. */
+static u32 irqroute_table_need(struct irqroute *ir, u32 nr_base)
+{
+	return irqroute_nr_defaults(ir) + nr_base + ir->nr_routes;
+}
+
+/*
+ * Make room in ir->table for @cap entries. Only grows: a VMM that set many
+ * base routes once is likely to again. The old table's contents go; the
+ * caller rebuilds.
+ */
+static int irqroute_table_reserve(struct irqroute *ir, u32 cap)
+{
+	struct kvm_irq_routing *t;
+
+	if (cap <= ir->table_cap)
+		return 0;
+	t = kvzalloc(struct_size(t, entries, cap), GFP_KERNEL_ACCOUNT);
+	if (!t)
+		return -ENOMEM;
+	kvfree(ir->table);
+	ir->table = t;
+	ir->table_cap = cap;
+	ir->table_built = false;
+	return 0;
+}
+
 /*
  * Write the whole staged table into ir->table, which has room for
- * IRQROUTE_MAX_ROUTES entries; attach and set_base_routes keep the sum
- * below that, checked again here where the buffer is written. Records
- * where each route's entry is, for irqroute_table_update().
+ * ir->table_cap entries; attach and set_base_routes make that room,
+ * checked again here where the buffer is written. Records where each
+ * route's entry is, for irqroute_table_update().
  */
 static int irqroute_table_build(struct irqroute *ir)
 {
@@ -120,8 +147,7 @@ static int irqroute_table_build(struct irqroute *ir)
 	struct kvm_irq_routing_entry *e = t->entries;
 	u32 i, n;
 
-	if (WARN_ON_ONCE(irqroute_nr_defaults(ir) + ir->nr_base + ir->nr_routes >
-			 IRQROUTE_MAX_ROUTES))
+	if (WARN_ON_ONCE(irqroute_table_need(ir, ir->nr_base) > ir->table_cap))
 		return -EOVERFLOW;
 	n = irqroute_nr_defaults(ir) ? irqroute_x86_defaults(e) : 0;
 	memcpy(e + n, ir->base, ir->nr_base * sizeof(*e));
@@ -154,6 +180,8 @@ static int irqroute_table_update(struct irqroute *ir)
 	struct kvm_irq_routing *t = ir->table;
 	u32 i;
 
+	lockdep_assert_held(&ir->lock);
+
 	if (!ir->table_built)
 		return irqroute_table_build(ir);
 	for_each_set_bit(i, ir->changed, ir->nr_routes) {
@@ -170,9 +198,7 @@ static int irqroute_table_update(struct irqroute *ir)
 /* Bytes of the built table: the header and its entries. */
 static size_t irqroute_table_size(struct irqroute *ir)
 {
-	struct kvm_irq_routing *t = ir->table;
-
-	return struct_size(t, entries, t->nr);
+	return struct_size(ir->table, entries, ir->table->nr);
 }
 
 /**
@@ -218,16 +244,13 @@ int irqroute_commit(struct irqroute *ir, bool force)
 		ir->table_built = false;
 	ret = irqroute_table_update(ir);
 	if (!ret)
-		ret = irqroute_table_ioctl(ir, KVM_SET_GSI_ROUTING, 0,
-					   irqroute_table_size(ir));
+		ret = irqroute_table_ioctl(ir, irqroute_table_size(ir));
 	/* What KVM refused is not what it has: build afresh next time. */
 	if (ret)
 		ir->table_built = false;
 	if (IRQROUTE_CANARY(commit_error_ignored))
 		ret = 0;
-	trace_irqroute_commit(ir->gsi_base,
-			      ((struct kvm_irq_routing *)ir->table)->nr, false,
-			      ret);
+	trace_irqroute_commit(ir->gsi_base, ir->table->nr, false, ret);
 
 	for_each_set_bit(i, ir->changed, ir->nr_routes) {
 		bool had_msi;
@@ -320,6 +343,11 @@ int irqroute_set_base_routes(struct irqroute *ir, void *data)
 			return -EINVAL;
 		}
 	}
+	ret = irqroute_table_reserve(ir, irqroute_table_need(ir, arg->nr));
+	if (ret) {
+		kvfree(e);
+		return ret;
+	}
 
 	ir->base = e;
 	ir->nr_base = arg->nr;
@@ -350,9 +378,11 @@ int irqroute_table_init(struct irqroute *ir)
 	ir->in_table = ir->changed + 2 * longs;
 	ir->table_pos = kvcalloc(ir->nr_routes, sizeof(*ir->table_pos),
 				 GFP_KERNEL_ACCOUNT);
-	if (!ir->table_pos) {
-		kvfree(ir->changed);
-		ir->changed = NULL;
+	ir->table = NULL;
+	ir->table_cap = 0;
+	if (!ir->table_pos ||
+	    irqroute_table_reserve(ir, irqroute_table_need(ir, 0))) {
+		irqroute_table_free(ir);
 		return -ENOMEM;
 	}
 	return 0;
@@ -369,4 +399,7 @@ void irqroute_table_free(struct irqroute *ir)
 	ir->in_table = NULL;
 	kvfree(ir->table_pos);
 	ir->table_pos = NULL;
+	kvfree(ir->table);
+	ir->table = NULL;
+	ir->table_cap = 0;
 }

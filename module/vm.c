@@ -30,12 +30,13 @@
 static LIST_HEAD(irqroute_vms);
 static DEFINE_MUTEX(irqroute_vms_lock);
 
-/* Room for the largest table KVM takes, then one struct kvm_irqfd. */
-#define IRQROUTE_TABLE_IRQFD_OFF					\
+/*
+ * The scratch area's layout (uapi/linux/irqroute.h): room for the largest
+ * table KVM takes, then one struct kvm_irqfd.
+ */
+#define IRQROUTE_SCRATCH_IRQFD_OFF					\
 	(sizeof(struct kvm_irq_routing) +				\
 	 IRQROUTE_MAX_ROUTES * sizeof(struct kvm_irq_routing_entry))
-#define IRQROUTE_TABLE_LEN						\
-	(IRQROUTE_TABLE_IRQFD_OFF + sizeof(struct kvm_irqfd))
 
 /*
  * Is this a KVM VM file? file_is_kvm() is exported only to kvm-amd and
@@ -85,10 +86,12 @@ static long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
 }
 
 /*
- * The arguments of the module's KVM ioctls are built in ir->table, kernel
- * memory the VMM cannot see, and copied to user memory right before each
- * ioctl: to the VMM's scratch area, or to an anonymous mapping made for
- * the one call. Nothing of the module stays mapped in the VMM.
+ * The arguments of the module's KVM ioctls are built in kernel memory the
+ * VMM cannot see (ir->table, or the caller's stack for a struct
+ * kvm_irqfd), and copied to user memory right
+ * before each ioctl: to the VMM's scratch area, or to an anonymous
+ * mapping made for the one call. Nothing of the module stays mapped in
+ * the VMM.
  */
 /*
  * copy_to_user() as 8-byte stores (unsafe_copy_to_user()'s loop) rather
@@ -110,15 +113,23 @@ efault:
 	return -EFAULT;
 }
 
-static long irqroute_kvm_ioctl_copy(struct irqroute *ir, unsigned int cmd,
-				    size_t off, size_t len)
+/*
+ * Copy @len bytes at @src to user memory, at @off in the scratch area if
+ * there is one, and run KVM's ioctl @cmd on them. Inlined: under slab
+ * debugging with user tracking (slub_debug=U), each of the 2 x N
+ * allocations KVM makes for a table of N MSIs unwinds every frame above
+ * it (bench/RESULTS.md, issue 16, item 0).
+ */
+static __always_inline long
+irqroute_kvm_ioctl_copy(struct irqroute *ir, unsigned int cmd,
+			const void *src, size_t off, size_t len)
 {
 	unsigned long uaddr, map_len;
 	long ret;
 
 	if (ir->scratch) {
 		uaddr = ir->scratch + off;
-		if (irqroute_copy_out(uaddr, ir->table + off, len))
+		if (irqroute_copy_out(uaddr, src, len))
 			return -EFAULT;
 		return irqroute_vm_ioctl(ir, cmd, uaddr);
 	}
@@ -128,41 +139,45 @@ static long irqroute_kvm_ioctl_copy(struct irqroute *ir, unsigned int cmd,
 	if (IS_ERR_VALUE(uaddr))
 		return (long)uaddr;
 	ret = -EFAULT;
-	if (!irqroute_copy_out(uaddr, ir->table + off, len))
+	if (!irqroute_copy_out(uaddr, src, len))
 		ret = irqroute_vm_ioctl(ir, cmd, uaddr);
 	vm_munmap(uaddr, map_len);
 	return ret;
 }
 
 /**
- * irqroute_table_ioctl - run a KVM ioctl whose argument is in ir->table
+ * irqroute_table_ioctl - KVM_SET_GSI_ROUTING of the table in ir->table
  * @ir: the attachment
- * @cmd: KVM_SET_GSI_ROUTING or KVM_IRQFD
- * @off: offset of the argument in ir->table
- * @len: its length
+ * @len: the table's length in bytes
  *
  * Return: KVM's answer, or -EFAULT if the scratch area is not writable
  * (the VMM unmapped or protected it; nothing was sent to KVM).
  * Context: ir->lock held, current->mm == ir->mm.
  */
-int irqroute_table_ioctl(struct irqroute *ir, unsigned int cmd, size_t off,
-			 size_t len)
+int irqroute_table_ioctl(struct irqroute *ir, size_t len)
 {
 	lockdep_assert_held(&ir->lock);
 
-	if (WARN_ON_ONCE(off + len > IRQROUTE_SCRATCH_SIZE))
+	if (WARN_ON_ONCE(len > IRQROUTE_SCRATCH_IRQFD_OFF))
 		return -EOVERFLOW;
-	return irqroute_kvm_ioctl_copy(ir, cmd, off, len);
+	return irqroute_kvm_ioctl_copy(ir, KVM_SET_GSI_ROUTING, ir->table, 0,
+				       len);
 }
 
-void *irqroute_table_irqfd(struct irqroute *ir)
+/**
+ * irqroute_irqfd_ioctl - KVM_IRQFD
+ * @ir: the attachment
+ * @irqfd: its argument
+ *
+ * Context: ir->lock held, current->mm == ir->mm.
+ */
+int irqroute_irqfd_ioctl(struct irqroute *ir, const struct kvm_irqfd *irqfd)
 {
-	return ir->table + IRQROUTE_TABLE_IRQFD_OFF;
-}
+	lockdep_assert_held(&ir->lock);
 
-size_t irqroute_table_irqfd_off(void)
-{
-	return IRQROUTE_TABLE_IRQFD_OFF;
+	return irqroute_kvm_ioctl_copy(ir, KVM_IRQFD, irqfd,
+				       IRQROUTE_SCRATCH_IRQFD_OFF,
+				       sizeof(*irqfd));
 }
 
 /*
@@ -212,7 +227,8 @@ static int irqroute_attach_check(struct irqroute_attach *arg)
 {
 	int ret;
 
-	BUILD_BUG_ON(IRQROUTE_TABLE_LEN > IRQROUTE_SCRATCH_SIZE);
+	BUILD_BUG_ON(IRQROUTE_SCRATCH_IRQFD_OFF + sizeof(struct kvm_irqfd) >
+		     IRQROUTE_SCRATCH_SIZE);
 	if (arg->flags & ~IRQROUTE_ATTACH_F_VALID)
 		return -EINVAL;
 	ret = irqroute_scratch_check(arg->scratch);
@@ -295,14 +311,10 @@ static int irqroute_attach_locked(struct irqroute *ir,
 	ret = irqroute_shm_init(ir);
 	if (ret)
 		goto err_routes;
-	ret = -ENOMEM;
-	ir->table = kvzalloc(IRQROUTE_TABLE_LEN, GFP_KERNEL_ACCOUNT);
-	if (!ir->table)
-		goto err_shm;
 	ir->scratch = arg->scratch;
 	ret = irqroute_table_init(ir);
 	if (ret)
-		goto err_table_buf;
+		goto err_shm;
 	/* Take ownership of the table now: errors show up here, not later. */
 	ret = irqroute_commit(ir, true);
 	if (ret)
@@ -315,9 +327,6 @@ static int irqroute_attach_locked(struct irqroute *ir,
 
 err_table:
 	irqroute_table_free(ir);
-err_table_buf:
-	kvfree(ir->table);
-	ir->table = NULL;
 err_shm:
 	irqroute_shm_free(ir);
 err_routes:
@@ -380,8 +389,6 @@ void irqroute_detach(struct irqroute *ir)
 		RCU_INIT_POINTER(ir->routes[i], NULL);
 	}
 	irqroute_table_free(ir);
-	kvfree(ir->table);
-	ir->table = NULL;
 	irqroute_shm_free(ir);
 	kvfree(ir->routes);
 	/* No gate or hand-off runs any more: the routes are gone. */

@@ -7,6 +7,7 @@
  * A base route is checked end to end: an MSI entry at a GSI outside the
  * range, driven by a raw KVM irqfd of the test's own.
  */
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -200,6 +201,50 @@ TEST_F(base, kvm_refusal_keeps_old_routes)
 	EXPECT_EQ(0, guest_count(g, 0, OTHER_VEC) +
 		     guest_count(g, 1, OTHER_VEC));
 	EXPECT_EQ(self->base_count, rt_total(&self->env));
+}
+
+/*
+ * Many more base routes than the range has routes: the module's table
+ * buffer, sized at attach for the range, grows to take them, and every
+ * later commit (a route's set_msi, fewer base routes) still carries them.
+ */
+TEST_F(base, many_outgrow_the_range)
+{
+	const unsigned int nr = 1200, last = 200 + nr - 2;
+	struct kvm_irq_routing_entry *e = calloc(nr, sizeof(*e));
+	struct guest *g = self->env.g;
+	struct irqroute_route *r;
+	unsigned int i;
+	int far;
+
+	ASSERT_NE(NULL, e);
+	rt_msi_entry(&e[0], BASE_GSI, 1, BASE_VEC);
+	for (i = 1; i < nr; i++)	/* GSIs 200 .. last, above the range */
+		rt_msi_entry(&e[i], 200 + i - 1, 0, OTHER_VEC);
+	ASSERT_EQ(0, irqroute_set_base_routes(self->env.ir, e, nr));
+	ASSERT_EQ(0, rt_raw_irqfd(g, last, &far));
+	ASSERT_EQ(0, rt_route_new(self->env.ir, 0, VEC_A, &r));
+
+	/* The route's commits carry all 1200 base routes. */
+	ASSERT_EQ(0, rt_set_msi(r, 1, VEC_B));
+	ASSERT_EQ(0, rt_signal(r));
+	ASSERT_EQ(1, guest_wait_count(g, 1, VEC_B, 1, 0));
+	ASSERT_EQ(0, guest_signal_fd(far));
+	ASSERT_EQ(1, guest_wait_count(g, 0, OTHER_VEC, 1, 0));
+	ASSERT_TRUE(base_delivers(self));
+
+	/* Back to one base route: the far GSI is gone, the route stays. */
+	ASSERT_EQ(0, irqroute_set_base_routes(self->env.ir, e, 1));
+	ASSERT_EQ(0, guest_signal_fd(far));
+	ASSERT_EQ(0, rt_signal(r));
+	ASSERT_EQ(2, guest_wait_count(g, 1, VEC_B, 2, 0));
+	ASSERT_TRUE(base_delivers(self));
+	ASSERT_TRUE(rt_fence(&self->env));
+	EXPECT_EQ(1, guest_count(g, 0, OTHER_VEC));
+	EXPECT_EQ(self->base_count + 3, rt_total(&self->env));
+	irqroute_route_destroy(r);
+	close(far);
+	free(e);
 }
 
 /* n = 0 removes the base routes; routes keep working. */
