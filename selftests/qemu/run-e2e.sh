@@ -186,6 +186,12 @@ per() {	# $1 / $2 with two decimals, "-" if $2 is 0
 
 # --- one run ------------------------------------------------------------------
 
+# What an L2 guest prints when it is in trouble: its own failed checks,
+# the nvme driver's timeouts (an interrupt that did not come), the hung-
+# task, lockup and RCU-stall detectors. A reset after any of them is a
+# failure, never a testbed fault.
+L2_TROUBLE='^E2E: check failed|nvme.* timeout|blocked for more than|soft lockup|hard LOCKUP|rcu.*stall'
+
 # Show the guest's console lines not shown yet ($1 = run, $2 = log).
 SHOWN=0
 show_console() {
@@ -474,6 +480,12 @@ run_qemu() {	# $1 = control|irqroute
 		why="console above"
 		if grep -aq 'Kernel panic' "$dir/console.txt"; then
 			why="L2 kernel panic, above"
+		elif [ "$ended" = reset ] &&
+		     early=$(grep -aE "$L2_TROUBLE" "$dir/console.txt" | head -n1) &&
+		     [ -n "$early" ]; then
+			# It had failed already: whatever stopped it after that
+			# (a break that loses interrupts was seen to end so).
+			why="L2 reset after it had reported trouble: $early"
 		elif [ "$ended" = reset ]; then
 			# -no-reboot -no-shutdown: the guest stopped without
 			# asking qemu_system_shutdown_request (traced): a reset,
