@@ -234,6 +234,14 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 	return 1;
 }
 
+/* irqroute_gate_register()'s poll table, on its stack. */
+struct irqroute_gate_poll {
+	poll_table pt;
+	struct irqroute_route *r;
+	bool busy;		/* the trigger had an exclusive waiter */
+	u64 counted;		/* what the trigger had counted before */
+};
+
 /*
  * vfs_poll() callback: hook the gate in at the head of the trigger's wait
  * queue as an exclusive priority waiter, unless one is there already (a
@@ -243,13 +251,6 @@ static int irqroute_gate_wakeup(wait_queue_entry_t *wait, unsigned int mode,
  * priority waiters in the order they came, and from 6.17 KVM refuses with
  * EBUSY): the gate, which stops the walk, keeps every signal.
  */
-struct irqroute_gate_poll {
-	poll_table pt;
-	struct irqroute_route *r;
-	bool busy;		/* the trigger had an exclusive waiter */
-	u64 counted;		/* what the trigger had counted before */
-};
-
 static void irqroute_gate_queue(struct file *file, wait_queue_head_t *wqh,
 				poll_table *pt)
 {

@@ -88,10 +88,9 @@ static long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
 /*
  * The arguments of the module's KVM ioctls are built in kernel memory the
  * VMM cannot see (ir->table, or the caller's stack for a struct
- * kvm_irqfd), and copied to user memory right
- * before each ioctl: to the VMM's scratch area, or to an anonymous
- * mapping made for the one call. Nothing of the module stays mapped in
- * the VMM.
+ * kvm_irqfd), and copied to user memory right before each ioctl: to the
+ * VMM's scratch area, or to an anonymous mapping made for the one call.
+ * Nothing of the module stays mapped in the VMM.
  */
 /*
  * copy_to_user() as 8-byte stores (unsafe_copy_to_user()'s loop) rather

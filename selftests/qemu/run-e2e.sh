@@ -221,9 +221,6 @@ peek() {	# $1 = run, $2 = dir: read the irqroute counters of the running QEMU
 	sed "s/^/# e2e: $1: in QEMU: /" "$2/stats.txt" 2>/dev/null
 }
 
-# A run that stopped making progress: where L2's vCPUs are (QEMU's
-# monitor, bounded: it needs the vCPU threads to leave KVM_RUN), where
-# QEMU's threads are in L1's kernel, what L1's kernel said; then kill it.
 # An HMP command to QEMU's monitor ($1 = dir, $2 = command): prints what
 # it answered within $3 seconds (default 2; a vCPU thread that does not
 # leave KVM_RUN delays "info registers").
@@ -318,6 +315,9 @@ vcpus() {	# $1 = run, $2 = dir
 	done
 }
 
+# A run that stopped making progress: where L2's vCPUs are (QEMU's
+# monitor, bounded: it needs the vCPU threads to leave KVM_RUN), where
+# QEMU's threads are in L1's kernel, what L1's kernel said; then kill it.
 stuck() {	# $1 = run, $2 = dir
 	qpid=$(cat "$2/qemu.pid" 2>/dev/null)
 	say "$1: ----- stuck: L2 vCPUs (QEMU monitor) -----"
