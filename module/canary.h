@@ -49,6 +49,14 @@
 #ifndef IRQROUTE_CANARY_msis_stage_unchecked
 #define IRQROUTE_CANARY_msis_stage_unchecked 0
 #endif
+/*
+ * A commit that patched the table in place trusts the scratch area to
+ * still hold the rest of the table: pages the VMM dropped (MADV_DONTNEED)
+ * reach KVM as zeros.
+ */
+#ifndef IRQROUTE_CANARY_scratch_unchecked
+#define IRQROUTE_CANARY_scratch_unchecked 0
+#endif
 /* In hard-IRQ context: a busy wait, not a sleep. */
 #define IRQROUTE_CANARY_RACE_WINDOW_US	20
 #define IRQROUTE_CANARY_UNMASK_WINDOW_US	2000

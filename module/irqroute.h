@@ -235,6 +235,10 @@ struct irqroute_delegate_k {
  *	routes and one per route of the range; grows with the base routes
  * @scratch: the VMM's scratch area (IRQROUTE_ATTACH), or 0; constant once
  *	attached
+ * @scratch_synced: the scratch area holds @table as KVM last took it
+ *	(copied there whole or patched, and the ioctl succeeded), so a
+ *	commit that patched @table in place copies only what it patched
+ *	(irqroute_table_ioctl())
  * @stats: counters
  * @link: what delegation files point at, or NULL before the first
  *	IRQROUTE_DELEGATE; @lock
@@ -264,6 +268,7 @@ struct irqroute {
 	struct kvm_irq_routing *table;
 	u32 table_cap;
 	u64 scratch;
+	bool scratch_synced;
 	struct irqroute_counters stats;
 	struct irqroute_link *link;
 };
@@ -305,7 +310,7 @@ u32 irqroute_delegation_first(const struct irqroute_delegation *d);
 /* vm.c: the KVM VM file and its ioctls */
 int irqroute_attach(struct irqroute *ir, void *data);
 void irqroute_detach(struct irqroute *ir);
-int irqroute_table_ioctl(struct irqroute *ir, size_t len);
+int irqroute_table_ioctl(struct irqroute *ir, size_t len, bool patched);
 int irqroute_irqfd_ioctl(struct irqroute *ir, const struct kvm_irqfd *irqfd);
 
 /* table.c: the VM's routing table */

@@ -174,14 +174,17 @@ static int irqroute_table_build(struct irqroute *ir)
  * that had one already (a retarget, the common case) is patched in place;
  * anything that moves entries (a route gaining or losing its MSI, new
  * base routes, a destroyed route, a table KVM refused) rebuilds it all.
+ * *@patched says which: only the entries of ir->changed's routes differ
+ * from the table sent last.
  */
-static int irqroute_table_update(struct irqroute *ir)
+static int irqroute_table_update(struct irqroute *ir, bool *patched)
 {
 	struct kvm_irq_routing *t = ir->table;
 	u32 i;
 
 	lockdep_assert_held(&ir->lock);
 
+	*patched = false;
 	if (!ir->table_built)
 		return irqroute_table_build(ir);
 	for_each_set_bit(i, ir->changed, ir->nr_routes) {
@@ -192,6 +195,7 @@ static int irqroute_table_update(struct irqroute *ir)
 		if (r->staged.valid)
 			irqroute_table_entry(r, &t->entries[ir->table_pos[i]]);
 	}
+	*patched = true;
 	return 0;
 }
 
@@ -215,6 +219,7 @@ int irqroute_commit(struct irqroute *ir, bool force)
 {
 	struct irqroute_route *r;
 	bool changed = force || ir->dirty;
+	bool patched;
 	u32 i;
 	int ret;
 
@@ -242,9 +247,10 @@ int irqroute_commit(struct irqroute *ir, bool force)
 
 	if (force)
 		ir->table_built = false;
-	ret = irqroute_table_update(ir);
+	ret = irqroute_table_update(ir, &patched);
 	if (!ret)
-		ret = irqroute_table_ioctl(ir, irqroute_table_size(ir));
+		ret = irqroute_table_ioctl(ir, irqroute_table_size(ir),
+					   patched);
 	/* What KVM refused is not what it has: build afresh next time. */
 	if (ret)
 		ir->table_built = false;

@@ -144,23 +144,102 @@ irqroute_kvm_ioctl_copy(struct irqroute *ir, unsigned int cmd,
 	return ret;
 }
 
+/*
+ * Is the table that KVM last took still in the scratch area, apart from
+ * the header and the last entry? The VMM may have dropped or replaced
+ * pages of the area since (MADV_DONTNEED, MAP_FIXED: harmless, says
+ * irqroute.rst); they read as zeros or as other memory. One word per page
+ * tells: the type of the first entry that starts in it, never 0 in a
+ * table KVM took. A page where no entry starts holds only the header or
+ * the last entry's tail, which irqroute_scratch_patch() writes anyway.
+ * No calls between user_access_begin() and user_access_end().
+ */
+static bool irqroute_scratch_intact(struct irqroute *ir, size_t len)
+{
+	struct kvm_irq_routing __user *u = u64_to_user_ptr(ir->scratch);
+	const struct kvm_irq_routing *t = ir->table;
+	unsigned long page, end = ir->scratch + len;
+	size_t off;
+	u32 i, type;
+
+	if (!user_access_begin(u, len))
+		return false;
+	for (page = ir->scratch; page < end; page = PAGE_ALIGN(page + 1)) {
+		off = page - ir->scratch;
+		i = off <= sizeof(*t) ? 0 :
+		    DIV_ROUND_UP(off - sizeof(*t), sizeof(t->entries[0]));
+		if (i >= t->nr)
+			break;
+		unsafe_get_user(type, &u->entries[i].type, efault);
+		if (type != t->entries[i].type)
+			goto efault;
+	}
+	user_access_end();
+	return true;
+efault:
+	user_access_end();
+	return false;
+}
+
+/*
+ * After irqroute_table_update() patched entries in place: copy only those,
+ * with the header and the last entry, if the rest of the area is intact.
+ * False if it is not, or if a copy faulted: the caller copies it all.
+ */
+static bool irqroute_scratch_patch(struct irqroute *ir, size_t len)
+{
+	const struct kvm_irq_routing *t = ir->table;
+	unsigned long u = ir->scratch;
+	size_t e = sizeof(t->entries[0]);
+	u32 i;
+
+	if (!t->nr || (!IRQROUTE_CANARY(scratch_unchecked) &&
+			!irqroute_scratch_intact(ir, len)))
+		return false;
+	if (irqroute_copy_out(u, t, sizeof(*t)))
+		return false;
+	for_each_set_bit(i, ir->changed, ir->nr_routes) {
+		size_t off = struct_size(t, entries, ir->table_pos[i]);
+
+		if (test_bit(i, ir->in_table) &&
+		    irqroute_copy_out(u + off, (const void *)t + off, e))
+			return false;
+	}
+	return !irqroute_copy_out(u + len - e, (const void *)t + len - e, e);
+}
+
 /**
  * irqroute_table_ioctl - KVM_SET_GSI_ROUTING of the table in ir->table
  * @ir: the attachment
  * @len: the table's length in bytes
+ * @patched: only the entries of ir->changed's routes differ from the
+ *	table sent last (irqroute_table_update())
+ *
+ * The table stays in the scratch area between commits, so that a commit
+ * that retargets routes copies their entries, not the whole table: the
+ * module's own time per commit does not grow with the table.
  *
  * Return: KVM's answer, or -EFAULT if the scratch area is not writable
  * (the VMM unmapped or protected it; nothing was sent to KVM).
  * Context: ir->lock held, current->mm == ir->mm.
  */
-int irqroute_table_ioctl(struct irqroute *ir, size_t len)
+int irqroute_table_ioctl(struct irqroute *ir, size_t len, bool patched)
 {
+	bool synced = ir->scratch_synced;
+	long ret;
+
 	lockdep_assert_held(&ir->lock);
 
 	if (WARN_ON_ONCE(len > IRQROUTE_SCRATCH_IRQFD_OFF))
 		return -EOVERFLOW;
-	return irqroute_kvm_ioctl_copy(ir, KVM_SET_GSI_ROUTING, ir->table, 0,
-				       len);
+	ir->scratch_synced = false;
+	if (synced && patched && irqroute_scratch_patch(ir, len))
+		ret = irqroute_vm_ioctl(ir, KVM_SET_GSI_ROUTING, ir->scratch);
+	else
+		ret = irqroute_kvm_ioctl_copy(ir, KVM_SET_GSI_ROUTING,
+					      ir->table, 0, len);
+	ir->scratch_synced = ir->scratch && !ret;
+	return ret;
 }
 
 /**

@@ -234,6 +234,104 @@ TEST_F(scratch, replaced)
 }
 
 /*
+ * Between commits the table stays in the area, and a commit that only
+ * retargets routes copies their entries (with the header and the last
+ * entry), not the whole table. Pages of the area the VMM dropped since
+ * must be noticed and the table copied whole. Entries are 48 bytes after
+ * an 8-byte header, in a page-aligned area:
+ *  - tail: 86 routes; the last entry, at 4088, is the only one reaching
+ *    into the second page;
+ *  - middle: 256 routes (12 KiB); entries start in every page.
+ * With the second page dropped, a retarget of route 0: every route still
+ * delivers its own vector.
+ */
+#define PAGES_MAX	256
+#define PAGES_VEC(i)	(0x30u + (i) % 0xc0u)
+#define PAGES_VEC_X	0xf0u	/* route 0's retargets: no other route's */
+#define PAGES_VEC_Y	0xf1u
+
+FIXTURE(pages) {
+	int vm, vcpu, fd;
+	uint8_t *area;
+	int trigger[PAGES_MAX];
+	uint32_t index[PAGES_MAX];
+};
+
+FIXTURE_VARIANT(pages) {
+	unsigned int nr;
+};
+
+FIXTURE_VARIANT_ADD(pages, tail) { .nr = 86 };
+FIXTURE_VARIANT_ADD(pages, middle) { .nr = PAGES_MAX };
+
+FIXTURE_SETUP(pages)
+{
+	unsigned int i;
+
+	self->vm = vm_create_irqchip();
+	ASSERT_LE(0, self->vm);
+	self->vcpu = vcpu_create_apic(self->vm, 0);
+	ASSERT_LE(0, self->vcpu);
+	self->fd = irqroute_dev_open();
+	ASSERT_LE(0, self->fd);
+	self->area = map_area(NULL);
+	ASSERT_NE(NULL, self->area);
+	ASSERT_EQ(0, __irqroute_attach_scratch(self->fd, self->vm, GSI_BASE,
+					       variant->nr, 0, self->area,
+					       NULL));
+	for (i = 0; i < variant->nr; i++) {
+		self->trigger[i] = eventfd(0, EFD_CLOEXEC);
+		ASSERT_LE(0, self->trigger[i]);
+		ASSERT_EQ(0, __irqroute_create(self->fd, self->trigger[i],
+					       &self->index[i]));
+		ASSERT_EQ(0, __irqroute_set_msi(self->fd, self->index[i],
+						TEST_MSI_ADDR_LO,
+						PAGES_VEC(i), 0));
+	}
+}
+
+FIXTURE_TEARDOWN(pages)
+{
+	unsigned int i;
+
+	close(self->fd);
+	for (i = 0; i < variant->nr; i++)
+		close(self->trigger[i]);
+	close(self->vcpu);
+	close(self->vm);
+	munmap(self->area, IRQROUTE_SCRATCH_SIZE);
+}
+
+/* Route @i's signal reaches the vCPU as @vec. */
+static int pages_delivers(FIXTURE_DATA(pages) *self, unsigned int i,
+			  unsigned int vec)
+{
+	if (eventfd_signal_once(self->trigger[i]))
+		return -EIO;
+	return vcpu_irr_take(self->vcpu, vec, 2000);
+}
+
+TEST_F(pages, second_page_dropped)
+{
+	unsigned int i;
+
+	/* Patched in place: only route 0's entry goes to the area. */
+	ASSERT_EQ(0, __irqroute_set_msi(self->fd, self->index[0],
+					TEST_MSI_ADDR_LO, PAGES_VEC_X, 0));
+	ASSERT_EQ(0, madvise(self->area + getpagesize(), getpagesize(),
+			     MADV_DONTNEED));
+	ASSERT_EQ(0, __irqroute_set_msi(self->fd, self->index[0],
+					TEST_MSI_ADDR_LO, PAGES_VEC_Y, 0));
+	ASSERT_EQ(1, pages_delivers(self, 0, PAGES_VEC_Y));
+	for (i = 1; i < variant->nr; i++) {
+		ASSERT_EQ(1, pages_delivers(self, i, PAGES_VEC(i))) {
+			TH_LOG("route %u (entry at %u), vector 0x%x", i,
+			       8 + 48 * i, PAGES_VEC(i));
+		}
+	}
+}
+
+/*
  * A scratch address IRQROUTE_ATTACH refuses: not 8-byte aligned (EINVAL),
  * or not IRQROUTE_SCRATCH_SIZE bytes of writable memory (EFAULT). The file
  * stays unattached and attaches with a good area afterwards.
