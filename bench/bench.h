@@ -142,7 +142,8 @@ void __attribute__((format(printf, 1, 2))) detail(const char *fmt, ...);
 struct costn {
 	unsigned int n;
 	double set_msi, push, push_bare, batch, commit;
-	double own;		/* the module's own time per commit */
+	double paired;		/* set_msi - push, paired: a retarget's own */
+	double own;		/* the module's own time per rebuilding commit */
 	double empty;		/* a commit with nothing staged */
 };
 void costn_add(const struct costn *c);

@@ -193,8 +193,10 @@ static bool irqroute_scratch_patch(struct irqroute *ir, size_t len)
 	size_t e = sizeof(t->entries[0]);
 	u32 i;
 
-	if (!t->nr || (!IRQROUTE_CANARY(scratch_unchecked) &&
-			!irqroute_scratch_intact(ir, len)))
+	if (!t->nr)
+		return false;
+	if (!IRQROUTE_CANARY(scratch_unchecked) &&
+	    !irqroute_scratch_intact(ir, len))
 		return false;
 	if (irqroute_copy_out(u, t, sizeof(*t)))
 		return false;

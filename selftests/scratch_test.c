@@ -3,7 +3,9 @@
  * The scratch area: KVM reads the arguments of the module's KVM ioctls
  * from user memory, and the module copies them there right before each
  * call, to the VMM's scratch area (IRQROUTE_ATTACH's scratch) or, without
- * one, to an anonymous mapping made for that call only. Nothing the VMM
+ * one, to an anonymous mapping made for that call only. The routing table
+ * stays in the scratch area between commits (a retarget writes only its
+ * entry). Nothing the VMM
  * does to the area can wedge the attachment, leave a mapping of the
  * module's behind or pin the module: a call that finds it unwritable
  * fails with EFAULT and changes nothing, and mapping memory there again
