@@ -78,18 +78,30 @@ static uint8_t *map_area(void *at)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* A VM with one vCPU, an irqroute file, an area: 0 or a negative errno. */
+static int open_all(int *vm, int *vcpu, int *fd, uint8_t **area)
+{
+	*vcpu = *fd = -1;
+	*area = NULL;
+	*vm = vm_create_irqchip();
+	if (*vm < 0)
+		return *vm;
+	*vcpu = vcpu_create_apic(*vm, 0);
+	if (*vcpu < 0)
+		return *vcpu;
+	*fd = irqroute_dev_open();
+	if (*fd < 0)
+		return *fd;
+	*area = map_area(NULL);
+	return *area ? 0 : -ENOMEM;
+}
+
 FIXTURE_SETUP(scratch)
 {
 	self->refcnt = module_refcnt();
 	ASSERT_LE(0, self->refcnt);
-	self->vm = vm_create_irqchip();
-	ASSERT_LE(0, self->vm);
-	self->vcpu = vcpu_create_apic(self->vm, 0);
-	ASSERT_LE(0, self->vcpu);
-	self->fd = irqroute_dev_open();
-	ASSERT_LE(0, self->fd);
-	self->area = map_area(NULL);
-	ASSERT_NE(NULL, self->area);
+	ASSERT_EQ(0, open_all(&self->vm, &self->vcpu, &self->fd,
+			      &self->area));
 	ASSERT_EQ(0, attach_scratch(self->fd, self->vm,
 				    variant->given ? (uintptr_t)self->area : 0));
 	self->trigger = eventfd(0, EFD_CLOEXEC);
@@ -270,14 +282,8 @@ FIXTURE_SETUP(pages)
 {
 	unsigned int i;
 
-	self->vm = vm_create_irqchip();
-	ASSERT_LE(0, self->vm);
-	self->vcpu = vcpu_create_apic(self->vm, 0);
-	ASSERT_LE(0, self->vcpu);
-	self->fd = irqroute_dev_open();
-	ASSERT_LE(0, self->fd);
-	self->area = map_area(NULL);
-	ASSERT_NE(NULL, self->area);
+	ASSERT_EQ(0, open_all(&self->vm, &self->vcpu, &self->fd,
+			      &self->area));
 	ASSERT_EQ(0, __irqroute_attach_scratch(self->fd, self->vm, GSI_BASE,
 					       variant->nr, 0, self->area,
 					       NULL));
