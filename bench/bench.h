@@ -142,7 +142,8 @@ void __attribute__((format(printf, 1, 2))) detail(const char *fmt, ...);
 struct costn {
 	unsigned int n;
 	double set_msi, push, push_bare, batch, commit;
-	double paired;		/* set_msi - push, paired: a retarget's own */
+	double paired;		/* set_msi - push, paired */
+	double refused;		/* the same, both refused: a retarget's own */
 	double own;		/* the module's own time per rebuilding commit */
 	double empty;		/* a commit with nothing staged */
 };
@@ -191,6 +192,7 @@ struct kvm_irq_routing *kvm_table_msis(uint32_t gsi_base, unsigned int n);
 void kvm_table_set_vec(struct kvm_irq_routing *t, unsigned int n,
 		       unsigned int i, unsigned int vec);
 int kvm_push(int vm_fd, struct kvm_irq_routing *t);
+void kvm_x2apic_ids(int vm_fd);
 /* Waits until @g's count of @vector reaches @want; false on timeout. */
 bool wait_count(const struct guest *g, unsigned int vector, uint32_t want);
 /* Spins until @vector's count moves past @before; ns from @t0, 0 = timeout. */
@@ -238,6 +240,7 @@ void bench_full_range(void);
  * threshold, on stderr as "TRACE <label>: <line>", and a summary.
  */
 bool ftrace_wanted(void);
+bool ftrace_auto(double ratio);
 void ftrace_start(void);
 void ftrace_mark(const char *label);
 void ftrace_stop(void);

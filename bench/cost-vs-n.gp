@@ -9,8 +9,8 @@
 #   gnuplot -e "files='a.dat b.dat'; names='6.1 6.12'; out='x.png'" cost-vs-n.gp
 #
 # Data columns (microseconds): N set_msi push push_bare batch commit
-# rebuild_share empty_commit retarget_share (the shares can be negative
-# or 0: not drawn on the log scale).
+# rebuild_share empty_commit set_msi_minus_push retarget_share (the
+# shares can be negative or 0: not drawn on the log scale).
 
 set terminal pngcairo size 1000,800 font ",10" noenhanced
 set output out
@@ -33,5 +33,5 @@ plot for [i=1:words(files)] word(files, i) using 1:2 with linespoints \
 	lt 4 dt i pt 9 title sprintf("batch: N set_msi + 1 commit (%s)", word(names, i)), \
      for [i=1:words(files)] word(files, i) using 1:7 with linespoints \
 	lt 6 dt i pt 13 title sprintf("the module's own share of a rebuilding commit (%s)", word(names, i)), \
-     for [i=1:words(files)] word(files, i) using 1:9 with linespoints \
-	lt 7 dt i pt 11 title sprintf("the module's own share of a retarget, set_msi - push (%s)", word(names, i))
+     for [i=1:words(files)] word(files, i) using 1:10 with linespoints \
+	lt 7 dt i pt 11 title sprintf("the module's own share of a retarget (refused, paired) (%s)", word(names, i))

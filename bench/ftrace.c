@@ -61,6 +61,18 @@ bool ftrace_wanted(void)
 	return getenv("IRQROUTE_BENCH_TRACE");
 }
 
+/*
+ * IRQROUTE_BENCH_TRACE_AUTO=<ratio>: trace (as IRQROUTE_BENCH_TRACE does,
+ * at its threshold or 100 us) only if a part's own ratio reached <ratio>,
+ * for a slowdown that shows in some boots only.
+ */
+bool ftrace_auto(double ratio)
+{
+	const char *v = getenv("IRQROUTE_BENCH_TRACE_AUTO");
+
+	return v && ratio >= strtod(v, NULL);
+}
+
 void ftrace_start(void)
 {
 	const char *func;
@@ -77,7 +89,8 @@ void ftrace_start(void)
 		 guest_env_ulong("IRQROUTE_BENCH_TRACE_DEPTH", 0));
 	tfs_write("max_graph_depth", buf);
 	snprintf(buf, sizeof(buf), "%lu",
-		 guest_env_ulong("IRQROUTE_BENCH_TRACE", 0));
+		 guest_env_ulong("IRQROUTE_BENCH_TRACE",
+				 getenv("IRQROUTE_BENCH_TRACE_AUTO") ? 100 : 0));
 	tfs_write("tracing_thresh", buf);
 	/* Room for some 10^5 calls per CPU. */
 	tfs_write("buffer_size_kb", "8192");

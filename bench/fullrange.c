@@ -12,7 +12,8 @@
  *
  * the three alternate sample by sample, and which goes first rotates.
  * With IRQROUTE_BENCH_TRACE set, a few calls of each path are traced
- * afterwards (ftrace.c).
+ * afterwards (ftrace.c); with IRQROUTE_BENCH_TRACE_AUTO=<ratio>, only if
+ * set_msi took at least <ratio> times the push on the same VM.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -192,12 +193,12 @@ void bench_full_range(void)
 	if (full_commits(&f) - c0 != s[0].n)
 		fail("full range: %u set_msi calls, %llu commits", s[0].n,
 		     (unsigned long long)(full_commits(&f) - c0));
-	if (ftrace_wanted())
-		full_trace(&f);
 	d_same = s_paired_diff_us(&s[0], &s[1]);
 	d_raw = s_paired_diff_us(&s[0], &s[2]);
 	for (k = 0; k < 3; k++)
 		med[k] = s_median_us(&s[k], &cnt[k]);
+	if (ftrace_wanted() || ftrace_auto(med[0] / med[1]))
+		full_trace(&f);
 	full_teardown(&f);
 
 	row = row_set(ROW_FULL_SAME_VM, "us",

@@ -89,6 +89,19 @@ void kvm_table_set_vec(struct kvm_irq_routing *t, unsigned int n,
 	t->entries[t->nr - n + i].u.msi.data = vec;
 }
 
+/* 32-bit x2APIC IDs in MSI routes (KVM_CAP_X2APIC_API): routing.c. */
+void kvm_x2apic_ids(int vm_fd)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X2APIC_API,
+		.args[0] = KVM_X2APIC_API_USE_32BIT_IDS,
+	};
+
+	if (ioctl(vm_fd, KVM_ENABLE_CAP, &cap))
+		fail("KVM_ENABLE_CAP(KVM_CAP_X2APIC_API): %s",
+		     strerror(errno));
+}
+
 int kvm_push(int vm_fd, struct kvm_irq_routing *t)
 {
 	return ioctl(vm_fd, KVM_SET_GSI_ROUTING, t) ? -errno : 0;

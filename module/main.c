@@ -342,10 +342,15 @@ long irqroute_dispatch(struct irqroute *ir,
 	ret = irqroute_ioctl_check(ir, d, op->needs);
 	if (!ret)
 		ret = op->fn(ir, &buf);
-	/* What is copied out says the index the caller passed. */
-	out = buf;
-	if (d)
-		out.op.index -= irqroute_delegation_first(d);
+	/*
+	 * What is copied out says the index the caller passed. Only built
+	 * for the ioctls that copy out: MASK and UNMASK do not pay for it.
+	 */
+	if (_IOC_DIR(op->cmd) & _IOC_READ) {
+		out = buf;
+		if (d)
+			out.op.index -= irqroute_delegation_first(d);
+	}
 	/*
 	 * Copied out under the lock (ir->lock -> mmap_lock is the documented
 	 * order), so that an undo still finds what the ioctl did.
