@@ -57,8 +57,10 @@ CONFIGURE=(--target-list=x86_64-softmmu --without-default-features
 # The source package's version decides the key; without a deb-src entry
 # (a fresh machine) there is no version yet, so nothing is current.
 version() {
-	apt-cache showsrc qemu 2>/dev/null | sed -n 's/^Version: //p' |
-		sort -V | tail -n1
+	# Empty, not an error, before there is a deb-src entry (a fresh
+	# machine: apt-cache exits 100, which set -e would make ours).
+	{ apt-cache showsrc qemu 2>/dev/null || true; } |
+		sed -n 's/^Version: //p' | sort -V | tail -n1
 }
 
 key() {
