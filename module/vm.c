@@ -96,7 +96,8 @@ static long irqroute_vm_ioctl(struct irqroute *ir, unsigned int cmd,
  * copy_to_user() as 8-byte stores (unsafe_copy_to_user()'s loop) rather
  * than rep movsb: alike on hardware, but TCG, where the benchmark and the
  * tests run, emulates rep movsb a byte at a time, which tripled the
- * module's own time per commit with 4000 routes (bench row 16).
+ * module's own time per rebuilding commit with 4000 routes (bench, the
+ * cost table's "rebuild's share").
  */
 static int irqroute_copy_out(unsigned long uaddr, const void *src, size_t len)
 {
