@@ -107,6 +107,12 @@ QEMU_ARGS=()
 
 CMDLINE="console=ttyS0 quiet panic=-1 intel_iommu=on slub_debug=FZPU"
 CMDLINE+=" panic_on_warn=1 kfence.sample_interval=10"
+# The TSC of QEMU's TCG follows the host clock on every vCPU, but under
+# load the clocksource watchdog's HPET reads lag, so it calls the TSC
+# unstable mid-run; the switch to HPET patches sched_clock's static key,
+# and TCG then runs a stale int3 on the other vCPU: an oops in
+# sched_clock_cpu() (testing.rst, section 9). No watchdog, no switch.
+CMDLINE+=" tsc=reliable"
 CMDLINE+=" irqroute_mode=$MODE irqroute_timeout=$TEST_TIMEOUT"
 [ -n "$ONLY" ] && CMDLINE+=" irqroute_only=$ONLY"
 [ "$REPEAT" -gt 1 ] && CMDLINE+=" irqroute_repeat=$REPEAT"
