@@ -222,7 +222,9 @@ struct irqroute_delegate_k {
  * @table_pos: where each route of @in_table has its entry in @table
  * @table_built: @table holds the table last built; false until the first
  *	build, and whenever entries must move (a route destroyed, base
- *	routes, a table KVM refused)
+ *	routes, a table KVM refused or a copy that failed). So while it is
+ *	true, the last commit succeeded, and the scratch area (if any) holds
+ *	@table as KVM took it then (irqroute_table_ioctl())
  * @shm: kernel address of the shared page. The bitmaps are accessed with
  *	atomic bitops only; nothing else in the page is ever read back.
  * @mask: mask bitmap inside @shm; atomic bitops, no lock (the VMM
@@ -235,10 +237,6 @@ struct irqroute_delegate_k {
  *	routes and one per route of the range; grows with the base routes
  * @scratch: the VMM's scratch area (IRQROUTE_ATTACH), or 0; constant once
  *	attached
- * @scratch_synced: the scratch area holds @table as KVM last took it
- *	(copied there whole or patched, and the ioctl succeeded), so a
- *	commit that patched @table in place copies only what it patched
- *	(irqroute_table_ioctl())
  * @stats: counters
  * @link: what delegation files point at, or NULL before the first
  *	IRQROUTE_DELEGATE; @lock
@@ -268,7 +266,6 @@ struct irqroute {
 	struct kvm_irq_routing *table;
 	u32 table_cap;
 	u64 scratch;
-	bool scratch_synced;
 	struct irqroute_counters stats;
 	struct irqroute_link *link;
 };

@@ -175,7 +175,8 @@ static int irqroute_table_build(struct irqroute *ir)
  * anything that moves entries (a route gaining or losing its MSI, new
  * base routes, a destroyed route, a table KVM refused) rebuilds it all.
  * *@patched says which: only the entries of ir->changed's routes differ
- * from the table sent last.
+ * from the table the last commit sent, which succeeded (a failed commit
+ * clears ir->table_built).
  */
 static int irqroute_table_update(struct irqroute *ir, bool *patched)
 {

@@ -216,11 +216,13 @@ static bool irqroute_scratch_patch(struct irqroute *ir, size_t len)
  * @ir: the attachment
  * @len: the table's length in bytes
  * @patched: only the entries of ir->changed's routes differ from the
- *	table sent last (irqroute_table_update())
+ *	table the last commit sent, and KVM took (irqroute_table_update())
  *
  * The table stays in the scratch area between commits, so that a commit
  * that retargets routes copies their entries, not the whole table: the
- * module's own time per commit does not grow with the table.
+ * module's own time per commit does not grow with the table. Nothing else
+ * writes that part of the area (the struct kvm_irqfd goes past the
+ * largest table), so after a successful commit it holds what KVM took.
  *
  * Return: KVM's answer, or -EFAULT if the scratch area is not writable
  * (the VMM unmapped or protected it; nothing was sent to KVM).
@@ -228,21 +230,14 @@ static bool irqroute_scratch_patch(struct irqroute *ir, size_t len)
  */
 int irqroute_table_ioctl(struct irqroute *ir, size_t len, bool patched)
 {
-	bool synced = ir->scratch_synced;
-	long ret;
-
 	lockdep_assert_held(&ir->lock);
 
 	if (WARN_ON_ONCE(len > IRQROUTE_SCRATCH_IRQFD_OFF))
 		return -EOVERFLOW;
-	ir->scratch_synced = false;
-	if (synced && patched && irqroute_scratch_patch(ir, len))
-		ret = irqroute_vm_ioctl(ir, KVM_SET_GSI_ROUTING, ir->scratch);
-	else
-		ret = irqroute_kvm_ioctl_copy(ir, KVM_SET_GSI_ROUTING,
-					      ir->table, 0, len);
-	ir->scratch_synced = ir->scratch && !ret;
-	return ret;
+	if (patched && ir->scratch && irqroute_scratch_patch(ir, len))
+		return irqroute_vm_ioctl(ir, KVM_SET_GSI_ROUTING, ir->scratch);
+	return irqroute_kvm_ioctl_copy(ir, KVM_SET_GSI_ROUTING, ir->table, 0,
+				       len);
 }
 
 /**

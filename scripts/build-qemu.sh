@@ -55,10 +55,9 @@ CONFIGURE=(--target-list=x86_64-softmmu --without-default-features
 	   --disable-werror --enable-irqroute)
 
 # The source package's version decides the key; without a deb-src entry
-# (a fresh machine) there is no version yet, so nothing is current.
+# (a fresh machine) there is no version yet, so nothing is current: empty,
+# not an error (apt-cache then exits 100, which set -e would make ours).
 version() {
-	# Empty, not an error, before there is a deb-src entry (a fresh
-	# machine: apt-cache exits 100, which set -e would make ours).
 	{ apt-cache showsrc qemu 2>/dev/null || true; } |
 		sed -n 's/^Version: //p' | sort -V | tail -n1
 }
